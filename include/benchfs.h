@@ -1,0 +1,156 @@
+/*
+ * benchfs.h — the public client API of BenchFS, an ad-hoc distributed file system.
+ *
+ * The API is POSIX-shaped: every call that can fail returns -1 (or NULL) and sets errno to a
+ * POSIX error code (ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, EACCES, EPERM, EBADF, EINVAL,
+ * ENOSPC, ENAMETOOLONG, EIO, ETIMEDOUT, EHOSTDOWN, ...). benchfs_strerror() additionally gives
+ * the last error of the calling thread in words, with context (which server, which path).
+ *
+ * Paths are absolute inside BenchFS ("/dir/file"); "//", "." and ".." are normalised.
+ * Consistency is close-to-open: when write() returns the data is on its servers; after close()
+ * or fsync() returns, size and data are visible to every client; fsync() makes them durable.
+ *
+ * All functions are thread-safe. Calls on one benchfs_t are serialised internally (one UCX
+ * worker per context); use one context per thread if threads must issue I/O in parallel.
+ */
+#ifndef BENCHFS_H
+#define BENCHFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BENCHFS_VERSION_MAJOR 0
+#define BENCHFS_VERSION_MINOR 1
+#define BENCHFS_VERSION_PATCH 0
+
+/* An open connection to one BenchFS cluster. */
+typedef struct benchfs benchfs_t;
+/* An open directory stream (see benchfs_opendir). */
+typedef struct benchfs_dir benchfs_dir_t;
+
+/* Options for benchfs_init_opts(). Zero means "use the default (or the environment)". */
+typedef struct benchfs_options {
+    const char *registry;     /* registry directory; default: $BENCHFS_REGISTRY */
+    int nservers;             /* servers to wait for; default: as the registry announces */
+    int wait_ms;              /* how long to wait for the registry; default $BENCHFS_WAIT_MS or 30000 */
+    int rpc_timeout_ms;       /* per-RPC timeout; default $BENCHFS_RPC_TIMEOUT_MS or 30000 */
+    uint32_t chunk_size;      /* chunk size of files this client creates; default
+                                 $BENCHFS_CHUNK_SIZE or BENCHFS_DEFAULT_CHUNK_SIZE */
+    size_t eager_threshold;   /* payloads below this go eager, others rendezvous; default
+                                 $BENCHFS_EAGER_THRESHOLD or 32 KiB */
+} benchfs_options_t;
+
+#define BENCHFS_DEFAULT_CHUNK_SIZE (1u << 20)
+#define BENCHFS_MIN_CHUNK_SIZE 4096u
+#define BENCHFS_MAX_CHUNK_SIZE (64u << 20)
+
+/* File attributes, as stat(2) but with BenchFS extras. */
+typedef struct benchfs_stat {
+    uint64_t ino;        /* the file id: stable across rename */
+    uint32_t mode;       /* file type and permission bits (S_IFREG/S_IFDIR | 0777) */
+    uint32_t nlink;
+    uint32_t uid, gid;
+    uint64_t size;       /* bytes */
+    uint64_t blocks;     /* 512-byte blocks, estimated from size */
+    uint32_t blksize;    /* preferred I/O size: the chunk size */
+    uint32_t chunk_size; /* the file's chunk size, fixed at create */
+    int64_t atime_ns, mtime_ns, ctime_ns; /* nanoseconds since the epoch */
+} benchfs_stat_t;
+
+/* Aggregate capacity of the cluster: the sum over all servers. */
+typedef struct benchfs_statfs {
+    uint64_t total_bytes;
+    uint64_t free_bytes;
+    uint64_t used_bytes;
+    uint32_t nservers;
+    uint32_t nservers_up;
+} benchfs_statfs_t;
+
+/* One directory entry. */
+typedef struct benchfs_dirent {
+    uint64_t ino;
+    uint32_t mode;       /* S_IFREG or S_IFDIR plus permission bits */
+    char name[256];
+} benchfs_dirent_t;
+
+/* ---- lifecycle ---- */
+
+/* Connect to the cluster whose registry is `registry` (NULL: $BENCHFS_REGISTRY). Waits
+ * (bounded) for all servers to be registered. Returns NULL and sets errno on failure. */
+benchfs_t *benchfs_init(const char *registry);
+/* As benchfs_init with explicit options (opts may be NULL). */
+benchfs_t *benchfs_init_opts(const benchfs_options_t *opts);
+/* Close every open file (flushing sizes) and disconnect. Returns 0, or -1 if a flush failed. */
+int benchfs_term(benchfs_t *fs);
+
+/* "MAJOR.MINOR.PATCH" of the library. */
+const char *benchfs_version(void);
+/* The calling thread's last error in words (never NULL). */
+const char *benchfs_strerror(void);
+
+/* ---- files ---- */
+
+/* open(2): flags O_RDONLY/O_WRONLY/O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_APPEND. Returns a
+ * file descriptor (>= 0, local to this context). Creating in a missing directory is ENOENT. */
+int benchfs_open(benchfs_t *fs, const char *path, int flags, mode_t mode);
+/* creat(2): open(path, O_CREAT|O_WRONLY|O_TRUNC, mode). */
+int benchfs_create(benchfs_t *fs, const char *path, mode_t mode);
+/* close(2): publishes the size written through this descriptor to the metadata server. */
+int benchfs_close(benchfs_t *fs, int fd);
+
+ssize_t benchfs_read(benchfs_t *fs, int fd, void *buf, size_t count);
+ssize_t benchfs_write(benchfs_t *fs, int fd, const void *buf, size_t count);
+/* pread/pwrite do not move the file offset. Reads past EOF return 0; holes read as zeros. */
+ssize_t benchfs_pread(benchfs_t *fs, int fd, void *buf, size_t count, off_t offset);
+ssize_t benchfs_pwrite(benchfs_t *fs, int fd, const void *buf, size_t count, off_t offset);
+/* lseek(2): SEEK_SET, SEEK_CUR, SEEK_END. */
+off_t benchfs_lseek(benchfs_t *fs, int fd, off_t offset, int whence);
+/* fsync(2): data and metadata of the file become durable on every server. */
+int benchfs_fsync(benchfs_t *fs, int fd);
+int benchfs_fstat(benchfs_t *fs, int fd, benchfs_stat_t *st);
+int benchfs_ftruncate(benchfs_t *fs, int fd, off_t length);
+
+/* ---- namespace ---- */
+
+int benchfs_stat(benchfs_t *fs, const char *path, benchfs_stat_t *st);
+int benchfs_unlink(benchfs_t *fs, const char *path);
+int benchfs_mkdir(benchfs_t *fs, const char *path, mode_t mode);
+/* rmdir(2): ENOTEMPTY if any server still holds an entry below the directory. */
+int benchfs_rmdir(benchfs_t *fs, const char *path);
+/* rename(2) of a file or of a whole directory tree (a directory moves entry by entry). */
+int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpath);
+int benchfs_truncate(benchfs_t *fs, const char *path, off_t length);
+/* access(2): mode is F_OK or a mask of R_OK, W_OK, X_OK. */
+int benchfs_access(benchfs_t *fs, const char *path, int mode);
+int benchfs_chmod(benchfs_t *fs, const char *path, mode_t mode);
+/* chown(2); (uid_t)-1 / (gid_t)-1 leave a field unchanged. */
+int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid);
+int benchfs_statfs(benchfs_t *fs, benchfs_statfs_t *st);
+
+/* ---- directories ---- */
+
+/* Snapshot the entries of a directory from every server ("." and ".." are not listed). */
+benchfs_dir_t *benchfs_opendir(benchfs_t *fs, const char *path);
+/* Next entry, or NULL at the end (errno unchanged) . The entry lives until closedir. */
+const benchfs_dirent_t *benchfs_readdir(benchfs_dir_t *dir);
+int benchfs_closedir(benchfs_dir_t *dir);
+/* Callback form: calls fn for every entry; a non-zero return stops the walk early. */
+int benchfs_readdir_cb(benchfs_t *fs, const char *path,
+                       int (*fn)(const benchfs_dirent_t *ent, void *arg), void *arg);
+
+/* ---- cluster ---- */
+
+/* Number of servers in the cluster. */
+int benchfs_nservers(benchfs_t *fs);
+/* Text counters of one server ("key value" lines) into buf; returns the length or -1. */
+ssize_t benchfs_server_stats(benchfs_t *fs, int server, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BENCHFS_H */

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of BenchFS from Debian packages.
+# Idempotent: skips apt-get when everything is already present.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config clang
+      libucx-dev ucx-utils liburing-dev libxxhash-dev liblmdb-dev
+      libopenmpi-dev openmpi-bin)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all dependencies present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

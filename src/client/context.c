@@ -1,0 +1,148 @@
+/* context.c — benchfs_init / benchfs_term: registry, key, connections, ring. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "internal.h"
+#include "net/registry.h"
+
+static void destroy(benchfs_t *fs)
+{
+    if (fs->conns)
+        rpc_disconnect_all(fs);
+    if (fs->tp.worker)
+        bfs_transport_fini(&fs->tp);
+    bfs_ring_free(&fs->ring);
+    free(fs->conns);
+    free(fs->groups);
+    free(fs->files);
+    pthread_mutex_destroy(&fs->lock);
+    free(fs);
+}
+
+BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
+{
+    benchfs_options_t o = {0};
+    if (opts)
+        o = *opts;
+    const char *reg = o.registry ? o.registry : getenv("BENCHFS_REGISTRY");
+    if (!reg || !*reg) {
+        bfs_fail(EINVAL, "no registry: pass one or set BENCHFS_REGISTRY");
+        return NULL;
+    }
+    if (strlen(reg) >= BFS_PATH_MAX) {
+        bfs_fail(ENAMETOOLONG, "registry path");
+        return NULL;
+    }
+    benchfs_t *fs = calloc(1, sizeof *fs);
+    if (!fs) {
+        bfs_fail(ENOMEM, "benchfs_init");
+        return NULL;
+    }
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    /* Recursive: a readdir callback may call back into the library. */
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&fs->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    strcpy(fs->registry, reg);
+    fs->rpc_timeout_ms = o.rpc_timeout_ms > 0 ? o.rpc_timeout_ms
+                                              : (int)bfs_env_size("BENCHFS_RPC_TIMEOUT_MS", 30000);
+    int wait_ms = o.wait_ms > 0 ? o.wait_ms : (int)bfs_env_size("BENCHFS_WAIT_MS", 30000);
+    int64_t cs = o.chunk_size ? (int64_t)o.chunk_size
+                              : bfs_env_size("BENCHFS_CHUNK_SIZE", BENCHFS_DEFAULT_CHUNK_SIZE);
+    if (cs < BENCHFS_MIN_CHUNK_SIZE || cs > BENCHFS_MAX_CHUNK_SIZE) {
+        bfs_fail(EINVAL, "chunk size %lld outside %u..%u", (long long)cs, BENCHFS_MIN_CHUNK_SIZE,
+                 BENCHFS_MAX_CHUNK_SIZE);
+        destroy(fs);
+        return NULL;
+    }
+    fs->chunk_size = (uint32_t)cs;
+    fs->eager_threshold = o.eager_threshold
+                              ? o.eager_threshold
+                              : (size_t)bfs_env_size("BENCHFS_EAGER_THRESHOLD", 32 * 1024);
+
+    int n = bfs_registry_wait(reg, o.nservers, wait_ms);
+    if (n < 0) {
+        bfs_fail(ETIMEDOUT, "waited %d ms for %s servers in registry %s", wait_ms,
+                 o.nservers ? "all" : "the", reg);
+        destroy(fs);
+        return NULL;
+    }
+    int err = bfs_registry_key_read(reg, fs->key);
+    if (err) {
+        bfs_fail(-err, "cluster key in %s", reg);
+        destroy(fs);
+        return NULL;
+    }
+    fs->nservers = (uint32_t)n;
+    fs->conns = calloc((size_t)n, sizeof *fs->conns);
+    if (!fs->conns || bfs_ring_init(&fs->ring, fs->nservers, 0) != 0) {
+        bfs_fail(ENOMEM, "benchfs_init");
+        destroy(fs);
+        return NULL;
+    }
+    err = bfs_transport_init(&fs->tp);
+    if (!err)
+        err = rpc_setup(fs);
+    if (err) {
+        bfs_fail(EIO, "UCX initialisation failed");
+        destroy(fs);
+        return NULL;
+    }
+    fs->uid = geteuid();
+    fs->gid = getegid();
+    int ng = getgroups(0, NULL);
+    if (ng > 0) {
+        fs->groups = calloc((size_t)ng, sizeof *fs->groups);
+        if (fs->groups)
+            fs->ngroups = getgroups(ng, fs->groups);
+        if (fs->ngroups < 0)
+            fs->ngroups = 0;
+    }
+    return fs;
+}
+
+BFS_API benchfs_t *benchfs_init(const char *registry)
+{
+    benchfs_options_t o = {.registry = registry};
+    return benchfs_init_opts(&o);
+}
+
+BFS_API int benchfs_term(benchfs_t *fs)
+{
+    if (!fs)
+        return bfs_fail(EINVAL, "benchfs_term(NULL)");
+    LOCK(fs);
+    int rc = file_close_all(fs);
+    UNLOCK(fs);
+    destroy(fs);
+    return rc;
+}
+
+BFS_API int benchfs_nservers(benchfs_t *fs) { return fs ? (int)fs->nservers : -1; }
+
+BFS_API ssize_t benchfs_server_stats(benchfs_t *fs, int server, char *buf, size_t size)
+{
+    if (!fs || !buf || size == 0 || server < 0 || (uint32_t)server >= (fs ? fs->nservers : 0))
+        return bfs_fail(EINVAL, "benchfs_server_stats: bad argument");
+    LOCK(fs);
+    struct rpc c = {.server = (uint32_t)server, .op = BFS_OP_STATS};
+    int err = rpc_call(fs, &c);
+    ssize_t n = -1;
+    if (err) {
+        bfs_fail(-err, "stats of server %d", server);
+    } else {
+        n = (ssize_t)(c.rdata_len < size - 1 ? c.rdata_len : size - 1);
+        if (n)
+            memcpy(buf, c.rdata, (size_t)n);
+        buf[n] = '\0';
+    }
+    rpc_release(&c);
+    UNLOCK(fs);
+    return n;
+}

@@ -1,0 +1,480 @@
+/* file.c — open files and their I/O. A read or write is cut at chunk boundaries and every
+ * piece goes to the server owning ring(hash(file id, chunk index)); the pieces run
+ * concurrently. Writes make the data visible on the servers before they return; the file
+ * size is published to the metadata owner on close and fsync (close-to-open consistency). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "internal.h"
+
+#define CHUNK_ARGS_LEN 36
+
+static int fd_alloc(benchfs_t *fs, struct bfs_file *f)
+{
+    for (int i = 0; i < fs->nfiles; i++) {
+        if (!fs->files[i]) {
+            fs->files[i] = f;
+            return i;
+        }
+    }
+    int n = fs->nfiles ? 2 * fs->nfiles : 16;
+    struct bfs_file **g = realloc(fs->files, (size_t)n * sizeof *g);
+    if (!g)
+        return -1;
+    memset(g + fs->nfiles, 0, (size_t)(n - fs->nfiles) * sizeof *g);
+    fs->files = g;
+    int fd = fs->nfiles;
+    fs->nfiles = n;
+    fs->files[fd] = f;
+    return fd;
+}
+
+static struct bfs_file *fd_get(benchfs_t *fs, int fd)
+{
+    if (fd < 0 || fd >= fs->nfiles || !fs->files[fd]) {
+        bfs_fail(EBADF, "file descriptor %d is not open", fd);
+        return NULL;
+    }
+    return fs->files[fd];
+}
+
+static int readable(const struct bfs_file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
+static int writable(const struct bfs_file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
+
+static int create_rpc(benchfs_t *fs, const char *p, int flags, mode_t mode, struct bfs_inode *ino,
+                      int *created)
+{
+    uint8_t args[BFS_PATH_MAX + 64];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, args, sizeof args);
+    bfs_wb_str(&w, p);
+    bfs_wb_u32(&w, (uint32_t)mode & 07777);
+    bfs_wb_u32(&w, fs->uid);
+    bfs_wb_u32(&w, fs->gid);
+    bfs_wb_u32(&w, fs->chunk_size);
+    bfs_wb_u32(&w, (flags & O_EXCL) ? BFS_CREATE_EXCL : 0);
+    struct rpc c = {.server = (uint32_t)meta_owner(fs, p), .op = BFS_OP_CREATE, .args = args,
+                    .args_len = w.len};
+    int err = rpc_call(fs, &c);
+    if (!err) {
+        struct bfs_rbuf r;
+        bfs_rb_init(&r, c.rargs, c.rargs_len);
+        *created = bfs_rb_u8(&r);
+        bfs_inode_get(&r, ino);
+        if (!bfs_rb_done(&r))
+            err = -EPROTO;
+    }
+    rpc_release(&c);
+    return err;
+}
+
+/* Resolve (and with O_CREAT create) the file to open; checks permissions. */
+static int open_inode(benchfs_t *fs, const char *p, int flags, mode_t mode, struct bfs_inode *ino)
+{
+    int acc = flags & O_ACCMODE;
+    int created = 0, err;
+    if (flags & O_CREAT) {
+        char parent[BFS_PATH_MAX];
+        if (!bfs_path_split(p, parent))
+            return bfs_fail(EISDIR, "open /: is a directory");
+        struct bfs_inode pi;
+        err = ns_lookup(fs, parent, &pi);
+        if (err)
+            return bfs_fail(-err, "open %s: parent %s", p, parent);
+        if (!S_ISDIR(pi.mode))
+            return bfs_fail(ENOTDIR, "open %s: parent %s is not a directory", p, parent);
+        if (ns_permitted(fs, &pi, W_OK | X_OK) == 0) {
+            err = create_rpc(fs, p, flags, mode, ino, &created);
+        } else {
+            /* Without write permission on the parent, only an existing file may be opened. */
+            err = ns_lookup(fs, p, ino);
+            if (err == -ENOENT)
+                return bfs_fail(EACCES, "open %s: no write permission on %s", p, parent);
+            if (!err && (flags & O_EXCL))
+                err = -EEXIST;
+        }
+    } else {
+        err = ns_lookup(fs, p, ino);
+    }
+    if (err)
+        return bfs_fail(-err, "open %s", p);
+    if (S_ISDIR(ino->mode) && acc != O_RDONLY)
+        return bfs_fail(EISDIR, "open %s for writing", p);
+    if (!created) {
+        int want = (acc == O_RDONLY ? R_OK : acc == O_WRONLY ? W_OK : R_OK | W_OK);
+        if (ns_permitted(fs, ino, want))
+            return bfs_fail(EACCES, "open %s", p);
+        if ((flags & O_TRUNC) && acc != O_RDONLY && ino->size > 0) {
+            err = ns_truncate_inode(fs, p, ino, 0);
+            if (err)
+                return bfs_fail(-err, "open %s: truncate", p);
+        }
+    }
+    return 0;
+}
+
+BFS_API int benchfs_open(benchfs_t *fs, const char *path, int flags, mode_t mode)
+{
+    char p[BFS_PATH_MAX];
+    ENTER(fs);
+    if (ns_normalize(path, p))
+        LEAVE(fs, -1);
+    if ((flags & O_ACCMODE) == O_ACCMODE)
+        LEAVE(fs, bfs_fail(EINVAL, "open %s: bad access mode", p));
+    struct bfs_file *f = calloc(1, sizeof *f);
+    if (!f)
+        LEAVE(fs, bfs_fail(ENOMEM, "open %s", p));
+    if (open_inode(fs, p, flags, mode, &f->ino) != 0) {
+        free(f);
+        LEAVE(fs, -1);
+    }
+    strcpy(f->path, p);
+    f->flags = flags;
+    int fd = fd_alloc(fs, f);
+    if (fd < 0) {
+        free(f);
+        LEAVE(fs, bfs_fail(ENOMEM, "open %s", p));
+    }
+    LEAVE(fs, fd);
+}
+
+BFS_API int benchfs_create(benchfs_t *fs, const char *path, mode_t mode)
+{
+    return benchfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+/* Publish the size this descriptor wrote to the metadata owner. */
+static int flush_size(benchfs_t *fs, struct bfs_file *f)
+{
+    if (!f->dirty)
+        return 0;
+    struct bfs_inode out;
+    int err = ns_set_size(fs, f->path, f->ino.fileid, f->ino.size, BFS_SIZE_EXTEND, f->mtime_ns,
+                          &out);
+    if (err == -ENOENT || err == -ESTALE)
+        err = 0; /* unlinked or replaced while open: nobody can see this size any more */
+    if (!err)
+        f->dirty = 0;
+    return err;
+}
+
+BFS_API int benchfs_close(benchfs_t *fs, int fd)
+{
+    ENTER(fs);
+    struct bfs_file *f = fd_get(fs, fd);
+    if (!f)
+        LEAVE(fs, -1);
+    int err = flush_size(fs, f);
+    fs->files[fd] = NULL;
+    if (err)
+        bfs_fail(-err, "close %s: publishing the size", f->path);
+    free(f);
+    LEAVE(fs, err ? -1 : 0);
+}
+
+int file_close_all(benchfs_t *fs)
+{
+    int rc = 0;
+    for (int i = 0; i < fs->nfiles; i++) {
+        if (fs->files[i] && flush_size(fs, fs->files[i]) != 0)
+            rc = -1;
+        free(fs->files[i]);
+        fs->files[i] = NULL;
+    }
+    return rc;
+}
+
+void file_renamed(benchfs_t *fs, const char *from, const char *to)
+{
+    size_t flen = strlen(from);
+    for (int i = 0; i < fs->nfiles; i++) {
+        struct bfs_file *f = fs->files[i];
+        if (!f || !bfs_path_is_within(f->path, from))
+            continue;
+        char np[BFS_PATH_MAX];
+        if (strlen(to) + strlen(f->path) - flen < BFS_PATH_MAX) {
+            strcpy(np, to);
+            strcat(np, f->path + flen);
+            strcpy(f->path, np);
+        }
+    }
+}
+
+/* Build the per-chunk calls for [off, off+len). Returns the count, or -ENOMEM. */
+static long split(const struct bfs_file *f, uint16_t op, const void *wbuf, void *rbuf,
+                  size_t len, uint64_t off, struct rpc **calls_out, uint8_t **args_out,
+                  benchfs_t *fs)
+{
+    uint64_t cs = f->ino.chunk_size;
+    size_t n = (size_t)((off + len - 1) / cs - off / cs + 1);
+    struct rpc *calls = calloc(n, sizeof *calls);
+    uint8_t *args = malloc(n * CHUNK_ARGS_LEN);
+    if (!calls || !args) {
+        free(calls);
+        free(args);
+        return -ENOMEM;
+    }
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t pos = off + done, k = pos / cs, within = pos % cs;
+        size_t piece = (size_t)(cs - within) < len - done ? (size_t)(cs - within) : len - done;
+        struct bfs_wbuf w;
+        bfs_wb_init(&w, args + i * CHUNK_ARGS_LEN, CHUNK_ARGS_LEN);
+        bfs_wb_u64(&w, f->ino.fileid);
+        bfs_wb_u64(&w, k);
+        bfs_wb_u64(&w, within);
+        if (op == BFS_OP_CHUNK_READ)
+            bfs_wb_u64(&w, piece);
+        bfs_wb_u32(&w, (uint32_t)cs);
+        calls[i] = (struct rpc){
+            .server = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, k)),
+            .op = op,
+            .args = args + i * CHUNK_ARGS_LEN,
+            .args_len = w.len,
+        };
+        if (wbuf) {
+            calls[i].data = (const uint8_t *)wbuf + done;
+            calls[i].data_len = piece;
+        } else {
+            calls[i].rbuf = (uint8_t *)rbuf + done;
+            calls[i].rcap = piece;
+        }
+        done += piece;
+    }
+    *calls_out = calls;
+    *args_out = args;
+    return (long)n;
+}
+
+static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, size_t len,
+                         uint64_t off)
+{
+    if (!writable(f))
+        return bfs_fail(EBADF, "write %s: not open for writing", f->path);
+    if (len == 0)
+        return 0;
+    if (!buf)
+        return bfs_fail(EFAULT, "write %s: NULL buffer", f->path);
+    if (off > (uint64_t)INT64_MAX - len)
+        return bfs_fail(EFBIG, "write %s: past the largest file size", f->path);
+    struct rpc *calls;
+    uint8_t *args;
+    long n = split(f, BFS_OP_CHUNK_WRITE, buf, NULL, len, off, &calls, &args, fs);
+    if (n < 0)
+        return bfs_fail(ENOMEM, "write %s", f->path);
+    rpc_run(fs, calls, (size_t)n);
+    int err = 0;
+    for (long i = 0; i < n && !err; i++)
+        err = calls[i].status;
+    free(calls);
+    free(args);
+    if (err)
+        return bfs_fail(err, "write %s (%zu bytes at %llu)", f->path, len,
+                        (unsigned long long)off);
+    if (off + len > f->ino.size)
+        f->ino.size = off + len;
+    f->dirty = 1;
+    f->mtime_ns = bfs_now_ns();
+    return (ssize_t)len;
+}
+
+/* The size as the metadata owner knows it, merged with what this descriptor wrote. */
+static int refresh_size(benchfs_t *fs, struct bfs_file *f)
+{
+    struct bfs_inode ino;
+    int err = ns_lookup(fs, f->path, &ino);
+    if (err == -ENOENT)
+        return 0; /* unlinked while open: keep reading what we know */
+    if (err)
+        return err;
+    if (ino.fileid == f->ino.fileid && (ino.size > f->ino.size || !f->dirty))
+        f->ino.size = ino.size;
+    return 0;
+}
+
+static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len, uint64_t off)
+{
+    if (!readable(f))
+        return bfs_fail(EBADF, "read %s: not open for reading", f->path);
+    if (S_ISDIR(f->ino.mode))
+        return bfs_fail(EISDIR, "read %s", f->path);
+    if (len == 0)
+        return 0;
+    if (!buf)
+        return bfs_fail(EFAULT, "read %s: NULL buffer", f->path);
+    if (off >= f->ino.size || len > f->ino.size - off) {
+        /* Another client may have written and closed since we opened. */
+        int err = refresh_size(fs, f);
+        if (err)
+            return bfs_fail(-err, "read %s: size", f->path);
+    }
+    if (off >= f->ino.size)
+        return 0;
+    if (len > f->ino.size - off)
+        len = (size_t)(f->ino.size - off);
+    struct rpc *calls;
+    uint8_t *args;
+    long n = split(f, BFS_OP_CHUNK_READ, NULL, buf, len, off, &calls, &args, fs);
+    if (n < 0)
+        return bfs_fail(ENOMEM, "read %s", f->path);
+    rpc_run(fs, calls, (size_t)n);
+    int err = 0;
+    for (long i = 0; i < n; i++) {
+        if (calls[i].status && !err)
+            err = calls[i].status;
+        /* A chunk shorter than asked (or absent) is a hole: zeros. */
+        if (!calls[i].status && calls[i].rdata_len < calls[i].rcap)
+            memset((uint8_t *)calls[i].rbuf + calls[i].rdata_len, 0,
+                   calls[i].rcap - calls[i].rdata_len);
+    }
+    free(calls);
+    free(args);
+    if (err)
+        return bfs_fail(err, "read %s (%zu bytes at %llu)", f->path, len,
+                        (unsigned long long)off);
+    return (ssize_t)len;
+}
+
+#define ENTER_FD(fs, fd, f)                                                                      \
+    ENTER(fs);                                                                                   \
+    struct bfs_file *f = fd_get(fs, fd);                                                         \
+    if (!f)                                                                                      \
+        LEAVE(fs, -1)
+
+BFS_API ssize_t benchfs_pwrite(benchfs_t *fs, int fd, const void *buf, size_t count, off_t offset)
+{
+    ENTER_FD(fs, fd, f);
+    if (offset < 0)
+        LEAVE(fs, bfs_fail(EINVAL, "pwrite: negative offset"));
+    ssize_t n = do_pwrite(fs, f, buf, count, (uint64_t)offset);
+    UNLOCK(fs);
+    return n;
+}
+
+BFS_API ssize_t benchfs_pread(benchfs_t *fs, int fd, void *buf, size_t count, off_t offset)
+{
+    ENTER_FD(fs, fd, f);
+    if (offset < 0)
+        LEAVE(fs, bfs_fail(EINVAL, "pread: negative offset"));
+    ssize_t n = do_pread(fs, f, buf, count, (uint64_t)offset);
+    UNLOCK(fs);
+    return n;
+}
+
+BFS_API ssize_t benchfs_write(benchfs_t *fs, int fd, const void *buf, size_t count)
+{
+    ENTER_FD(fs, fd, f);
+    if ((f->flags & O_APPEND) && writable(f)) {
+        /* Append goes after the end as the metadata owner knows it (not atomic across
+         * clients: see docs/DESIGN.md). */
+        int err = refresh_size(fs, f);
+        if (err)
+            LEAVE(fs, bfs_fail(-err, "write %s: size", f->path));
+        f->pos = f->ino.size;
+    }
+    ssize_t n = do_pwrite(fs, f, buf, count, f->pos);
+    if (n > 0)
+        f->pos += (uint64_t)n;
+    UNLOCK(fs);
+    return n;
+}
+
+BFS_API ssize_t benchfs_read(benchfs_t *fs, int fd, void *buf, size_t count)
+{
+    ENTER_FD(fs, fd, f);
+    ssize_t n = do_pread(fs, f, buf, count, f->pos);
+    if (n > 0)
+        f->pos += (uint64_t)n;
+    UNLOCK(fs);
+    return n;
+}
+
+BFS_API off_t benchfs_lseek(benchfs_t *fs, int fd, off_t offset, int whence)
+{
+    ENTER_FD(fs, fd, f);
+    int64_t base;
+    switch (whence) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = (int64_t)f->pos; break;
+    case SEEK_END: {
+        int err = refresh_size(fs, f);
+        if (err)
+            LEAVE(fs, bfs_fail(-err, "lseek %s: size", f->path));
+        base = (int64_t)f->ino.size;
+        break;
+    }
+    default: LEAVE(fs, bfs_fail(EINVAL, "lseek: bad whence %d", whence));
+    }
+    if ((offset > 0 && base > INT64_MAX - offset) || base + offset < 0)
+        LEAVE(fs, bfs_fail(EINVAL, "lseek %s: resulting offset out of range", f->path));
+    f->pos = (uint64_t)(base + offset);
+    off_t r = (off_t)f->pos;
+    UNLOCK(fs);
+    return r;
+}
+
+BFS_API int benchfs_fsync(benchfs_t *fs, int fd)
+{
+    ENTER_FD(fs, fd, f);
+    int err = flush_size(fs, f);
+    if (!err) {
+        /* Chunks of the file may be on any server; each fsyncs its chunk files and its
+         * metadata store (which also makes the size just published durable). */
+        uint8_t args[8];
+        struct bfs_wbuf w;
+        bfs_wb_init(&w, args, sizeof args);
+        bfs_wb_u64(&w, f->ino.fileid);
+        struct rpc *calls = calloc(fs->nservers, sizeof *calls);
+        if (!calls)
+            LEAVE(fs, bfs_fail(ENOMEM, "fsync"));
+        for (uint32_t s = 0; s < fs->nservers; s++)
+            calls[s] = (struct rpc){.server = s, .op = BFS_OP_FSYNC, .args = args,
+                                    .args_len = w.len};
+        rpc_run(fs, calls, fs->nservers);
+        for (uint32_t s = 0; s < fs->nservers && !err; s++)
+            err = -calls[s].status;
+        free(calls);
+    }
+    LEAVE(fs, err ? bfs_fail(-err, "fsync %s", f->path) : 0);
+}
+
+BFS_API int benchfs_fstat(benchfs_t *fs, int fd, benchfs_stat_t *st)
+{
+    if (!st)
+        return bfs_fail(EINVAL, "fstat buffer is NULL");
+    ENTER_FD(fs, fd, f);
+    struct bfs_inode ino;
+    int err = ns_lookup(fs, f->path, &ino);
+    if (err == -ENOENT || (!err && ino.fileid != f->ino.fileid)) {
+        ino = f->ino; /* unlinked or replaced while open: what we know is all there is */
+    } else if (err) {
+        LEAVE(fs, bfs_fail(-err, "fstat %s", f->path));
+    } else {
+        if (f->dirty && f->ino.size > ino.size)
+            ino.size = f->ino.size;
+        f->ino.size = ino.size > f->ino.size || !f->dirty ? ino.size : f->ino.size;
+    }
+    ns_fill_stat(&ino, st);
+    LEAVE(fs, 0);
+}
+
+BFS_API int benchfs_ftruncate(benchfs_t *fs, int fd, off_t length)
+{
+    ENTER_FD(fs, fd, f);
+    if (length < 0)
+        LEAVE(fs, bfs_fail(EINVAL, "ftruncate %s: negative length", f->path));
+    if (!writable(f))
+        LEAVE(fs, bfs_fail(EINVAL, "ftruncate %s: not open for writing", f->path));
+    struct bfs_inode ino = f->ino;
+    int err = ns_truncate_inode(fs, f->path, &ino, (uint64_t)length);
+    if (err)
+        LEAVE(fs, bfs_fail(-err, "ftruncate %s", f->path));
+    f->ino.size = (uint64_t)length;
+    f->dirty = 0;
+    LEAVE(fs, 0);
+}

@@ -1,0 +1,160 @@
+/* internal.h — the client library's private state.
+ *
+ * A benchfs_t owns one UCX worker, one endpoint per server, the placement ring and the open
+ * file table. Every API call takes the context mutex for its whole duration: the worker is
+ * single-threaded, and holding the lock across an operation keeps each call's concurrent
+ * chunk RPCs simple to reason about. */
+#ifndef BFS_CLIENT_INTERNAL_H
+#define BFS_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "benchfs.h"
+#include "common/path.h"
+#include "common/proto.h"
+#include "common/ring.h"
+#include "net/transport.h"
+
+#ifdef BENCHFS_BUILDING_LIB
+#define BFS_API __attribute__((visibility("default")))
+#else
+#define BFS_API
+#endif
+
+#define RPC_REPLY_ARGS_MAX 128
+#define RPC_WINDOW 64      /* chunk RPCs in flight per call */
+#define RPC_TABLE_SLOTS 256
+
+struct conn {
+    ucp_ep_h ep;
+    int failed;      /* UCX reported the peer dead; reconnect before the next use */
+    int fail_status; /* errno to report for calls that were in flight */
+};
+
+/* One request and, once done, its reply. The caller owns the struct; rpc_run fills the rest. */
+struct rpc {
+    /* inputs */
+    uint32_t server;
+    uint16_t op;
+    const void *args;
+    size_t args_len;
+    const void *data; /* request payload (chunk writes) */
+    size_t data_len;
+    void *rbuf;       /* where reply payload lands; NULL: malloc'd into rdata */
+    size_t rcap;
+    /* outputs */
+    int status; /* 0 or errno */
+    uint8_t rargs[RPC_REPLY_ARGS_MAX];
+    size_t rargs_len;
+    void *rdata;
+    size_t rdata_len;
+    int rdata_owned;
+    /* internal */
+    uint64_t reqid;
+    uint8_t *hdr;
+    int started, send_done, reply_done, recv_pending;
+    int64_t deadline_ms;
+    struct rpc *hnext;
+};
+
+struct bfs_file {
+    char path[BFS_PATH_MAX];
+    struct bfs_inode ino; /* ino.size: the largest size this descriptor knows of */
+    int flags;
+    uint64_t pos;
+    int dirty; /* wrote since the last size publication */
+    int64_t mtime_ns;
+};
+
+struct benchfs {
+    pthread_mutex_t lock;
+    char registry[BFS_PATH_MAX];
+    uint8_t key[BFS_KEY_LEN];
+    uint32_t nservers;
+    struct conn *conns;
+    struct bfs_ring ring;
+    struct bfs_transport tp;
+    int rpc_timeout_ms;
+    uint32_t chunk_size;
+    size_t eager_threshold;
+    uint64_t next_reqid;
+    struct rpc *table[RPC_TABLE_SLOTS];
+    /* credentials, for permission checks */
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    int ngroups;
+    /* open files: fd is the index */
+    struct bfs_file **files;
+    int nfiles;
+};
+
+/* rpc.c */
+int rpc_setup(benchfs_t *fs);
+/* Run n calls concurrently (at most RPC_WINDOW in flight); returns when all are done.
+ * Each call's status is in calls[i].status. */
+void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n);
+/* One call; returns -errno or 0. */
+int rpc_call(benchfs_t *fs, struct rpc *call);
+void rpc_release(struct rpc *call);
+/* Connect (or reconnect) to a server from its registry entry. */
+int rpc_connect(benchfs_t *fs, uint32_t server);
+void rpc_disconnect_all(benchfs_t *fs);
+
+/* errors.c — per-thread error text; these return -1 with errno set, for `return fail(...)` */
+int bfs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void bfs_clear_error(void);
+
+/* namespace.c — shared by the file and directory code */
+int meta_owner(benchfs_t *fs, const char *path);
+int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino);
+/* Normalise a user path, with a readable error. */
+int ns_normalize(const char *in, char *out);
+/* Check that the parent of `path` is a directory the caller may modify (w+x). */
+int ns_check_parent(benchfs_t *fs, const char *path);
+/* May the caller access `ino` with R_OK/W_OK/X_OK bits `want`? 0 or -EACCES. */
+int ns_permitted(benchfs_t *fs, const struct bfs_inode *ino, int want);
+int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size, uint32_t how,
+                int64_t mtime, struct bfs_inode *out);
+/* Broadcast a chunk op (truncate/remove) for one file id to every server. */
+int ns_chunks_broadcast(benchfs_t *fs, uint16_t op, uint64_t fileid, uint64_t size,
+                        uint32_t chunk_size);
+
+void ns_fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st);
+/* Set the size of a file to `length` and cut its chunks on every server. */
+int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, uint64_t length);
+int ns_remove_entry(benchfs_t *fs, const char *path, uint32_t kind, uint64_t fileid,
+                    struct bfs_inode *old);
+/* Insert/replace an entry on its owner; *replaced / *old describe what was there. */
+int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino, uint32_t flags,
+                 int *replaced, struct bfs_inode *old);
+
+/* directory.c */
+typedef int (*list_fn)(void *arg, const benchfs_dirent_t *ent);
+int dir_list(benchfs_t *fs, const char *dir, uint32_t page, list_fn fn, void *arg);
+int dir_is_empty(benchfs_t *fs, const char *dir);
+
+/* file.c */
+int file_close_all(benchfs_t *fs);
+/* Re-point open descriptors after a rename of `from` (a file or a directory) to `to`. */
+void file_renamed(benchfs_t *fs, const char *from, const char *to);
+
+#define ENTER(fs)                                                                                \
+    do {                                                                                         \
+        if (!(fs))                                                                               \
+            return bfs_fail(EINVAL, "BenchFS context is NULL");                                  \
+        LOCK(fs);                                                                                \
+    } while (0)
+#define LEAVE(fs, rc)                                                                            \
+    do {                                                                                         \
+        int rc_ = (rc);                                                                          \
+        UNLOCK(fs);                                                                              \
+        return rc_;                                                                              \
+    } while (0)
+
+#define LOCK(fs) pthread_mutex_lock(&(fs)->lock)
+#define UNLOCK(fs) pthread_mutex_unlock(&(fs)->lock)
+
+#endif

@@ -1,0 +1,334 @@
+/* rpc.c — client requests over UCX Active Messages.
+ *
+ * A call is sent as one AM (header + args, payload as AM data: eager below the threshold,
+ * rendezvous above). Replies arrive in reply_cb, are matched by request id, and their payload
+ * is received straight into the caller's buffer (for reads: the user's buffer). Waiting never
+ * spins: bfs_transport_wait sleeps on the worker's event fd. Every call has a deadline; a peer
+ * that UCX reports dead fails its calls with EHOSTDOWN and is reconnected on next use. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "internal.h"
+#include "net/registry.h"
+
+static struct rpc **slot(benchfs_t *fs, uint64_t reqid)
+{
+    return &fs->table[reqid % RPC_TABLE_SLOTS];
+}
+
+static void table_add(benchfs_t *fs, struct rpc *c)
+{
+    struct rpc **s = slot(fs, c->reqid);
+    c->hnext = *s;
+    *s = c;
+}
+
+static struct rpc *table_take(benchfs_t *fs, uint64_t reqid)
+{
+    for (struct rpc **pp = slot(fs, reqid); *pp; pp = &(*pp)->hnext) {
+        if ((*pp)->reqid == reqid) {
+            struct rpc *c = *pp;
+            *pp = c->hnext;
+            c->hnext = NULL;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static void recv_done(void *request, ucs_status_t status, size_t length, void *user_data)
+{
+    struct rpc *c = user_data;
+    if (status != UCS_OK && !c->status)
+        c->status = bfs_ucs_errno(status);
+    c->rdata_len = length;
+    c->recv_pending = 0;
+    c->reply_done = 1;
+    ucp_request_free(request);
+}
+
+static ucs_status_t reply_cb(void *arg, const void *header, size_t header_length, void *data,
+                             size_t length, const ucp_am_recv_param_t *param)
+{
+    benchfs_t *fs = arg;
+    struct bfs_frame f;
+    int err = bfs_frame_decode(header, header_length, length, BFS_OP__COUNT, &f);
+    if (err) {
+        LOG_WARN("dropping a malformed reply: %s", strerror(-err));
+        return UCS_OK;
+    }
+    struct rpc *c = table_take(fs, f.reqid);
+    if (!c)
+        return UCS_OK; /* the call timed out already */
+    if (f.opcode != c->op || f.args_len > RPC_REPLY_ARGS_MAX) {
+        c->status = EPROTO;
+        c->reply_done = 1;
+        return UCS_OK;
+    }
+    c->status = f.status > 0 && f.status < 4096 ? f.status : (f.status ? EIO : 0);
+    c->rargs_len = f.args_len;
+    memcpy(c->rargs, (const uint8_t *)header + BFS_HDR_LEN, f.args_len);
+    if (length == 0) {
+        c->reply_done = 1;
+        return UCS_OK;
+    }
+    void *dst = c->rbuf;
+    if (dst && length > c->rcap) {
+        c->status = EPROTO;
+        c->reply_done = 1;
+        return UCS_OK;
+    }
+    if (!dst) {
+        dst = malloc(length);
+        if (!dst) {
+            c->status = ENOMEM;
+            c->reply_done = 1;
+            return UCS_OK;
+        }
+        c->rdata = dst;
+        c->rdata_owned = 1;
+    } else {
+        c->rdata = dst;
+    }
+    c->rdata_len = length;
+    if (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
+        ucp_request_param_t p = {
+            .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
+            .cb.recv_am = recv_done,
+            .user_data = c,
+        };
+        c->recv_pending = 1;
+        void *r = ucp_am_recv_data_nbx(fs->tp.worker, data, dst, length, &p);
+        if (r == NULL) {
+            c->recv_pending = 0;
+            c->reply_done = 1;
+        } else if (UCS_PTR_IS_ERR(r)) {
+            c->recv_pending = 0;
+            c->status = bfs_ucs_errno(UCS_PTR_STATUS(r));
+            c->reply_done = 1;
+        }
+    } else {
+        memcpy(dst, data, length);
+        c->reply_done = 1;
+    }
+    return UCS_OK;
+}
+
+static void send_done(void *request, ucs_status_t status, void *user_data)
+{
+    struct rpc *c = user_data;
+    if (status != UCS_OK) {
+        if (!c->status)
+            c->status = bfs_ucs_errno(status);
+        c->reply_done = 1; /* no reply will come */
+    }
+    c->send_done = 1;
+    ucp_request_free(request);
+}
+
+static void ep_failed(void *arg, ucp_ep_h ep, ucs_status_t status)
+{
+    struct conn *cn = arg;
+    (void)ep;
+    LOG_INFO("connection failed: %s", ucs_status_string(status));
+    cn->failed = 1;
+    cn->fail_status = bfs_ucs_errno(status);
+}
+
+int rpc_setup(benchfs_t *fs)
+{
+    ucp_am_handler_param_t hp = {
+        .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
+                      UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS,
+        .id = BFS_AM_REPLY,
+        .flags = UCP_AM_FLAG_WHOLE_MSG,
+        .cb = reply_cb,
+        .arg = fs,
+    };
+    return ucp_worker_set_am_recv_handler(fs->tp.worker, &hp) == UCS_OK ? 0 : -EIO;
+}
+
+int rpc_connect(benchfs_t *fs, uint32_t server)
+{
+    struct conn *cn = &fs->conns[server];
+    if (cn->ep && !cn->failed)
+        return 0;
+    if (cn->ep) {
+        bfs_transport_close_ep(&fs->tp, cn->ep, 1);
+        cn->ep = NULL;
+    }
+    struct bfs_registry_entry e;
+    int err = bfs_registry_read(fs->registry, server, &e);
+    if (err)
+        return bfs_fail(EHOSTDOWN, "server %u is not in the registry %s", server, fs->registry);
+    cn->failed = 0;
+    err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, ep_failed, cn, &cn->ep);
+    bfs_registry_entry_free(&e);
+    if (err) {
+        cn->ep = NULL;
+        return bfs_fail(-err, "cannot connect to server %u", server);
+    }
+    return 0;
+}
+
+void rpc_disconnect_all(benchfs_t *fs)
+{
+    for (uint32_t i = 0; i < fs->nservers; i++) {
+        if (fs->conns[i].ep)
+            bfs_transport_close_ep(&fs->tp, fs->conns[i].ep, fs->conns[i].failed);
+        fs->conns[i].ep = NULL;
+    }
+}
+
+static void start(benchfs_t *fs, struct rpc *c)
+{
+    c->started = 1;
+    c->status = 0;
+    c->send_done = c->reply_done = c->recv_pending = 0;
+    c->rdata = NULL;
+    c->rdata_owned = 0;
+    c->rdata_len = c->rargs_len = 0;
+    c->deadline_ms = bfs_mono_ms() + fs->rpc_timeout_ms;
+    if (c->server >= fs->nservers || rpc_connect(fs, c->server) != 0) {
+        c->status = c->server >= fs->nservers ? EINVAL : EHOSTDOWN;
+        c->send_done = c->reply_done = 1;
+        return;
+    }
+    c->hdr = malloc(BFS_HDR_LEN + c->args_len);
+    if (!c->hdr) {
+        c->status = ENOMEM;
+        c->send_done = c->reply_done = 1;
+        return;
+    }
+    c->reqid = ++fs->next_reqid;
+    struct bfs_frame f = {
+        .magic = BFS_MAGIC,
+        .version = BFS_WIRE_VERSION,
+        .opcode = c->op,
+        .reqid = c->reqid,
+        .args_len = (uint32_t)c->args_len,
+        .data_len = c->data_len,
+    };
+    memcpy(f.key, fs->key, BFS_KEY_LEN);
+    bfs_frame_encode(&f, c->hdr);
+    if (c->args_len)
+        memcpy(c->hdr + BFS_HDR_LEN, c->args, c->args_len);
+    table_add(fs, c);
+    ucp_request_param_t p = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                        UCP_OP_ATTR_FIELD_FLAGS,
+        .cb.send = send_done,
+        .user_data = c,
+        .flags = UCP_AM_SEND_FLAG_REPLY |
+                 (c->data_len >= fs->eager_threshold ? UCP_AM_SEND_FLAG_RNDV
+                                                     : UCP_AM_SEND_FLAG_EAGER),
+    };
+    void *r = ucp_am_send_nbx(fs->conns[c->server].ep, BFS_AM_REQUEST, c->hdr,
+                              BFS_HDR_LEN + c->args_len, c->data, c->data_len, &p);
+    if (r == NULL) {
+        c->send_done = 1;
+    } else if (UCS_PTR_IS_ERR(r)) {
+        table_take(fs, c->reqid);
+        c->status = bfs_ucs_errno(UCS_PTR_STATUS(r));
+        c->send_done = c->reply_done = 1;
+    }
+}
+
+static int finished(const struct rpc *c) { return c->send_done && c->reply_done && !c->recv_pending; }
+
+/* Fail what cannot complete any more: calls past their deadline and calls to dead peers. */
+static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rpc *c = &calls[i];
+        if (!c->started || c->reply_done)
+            continue;
+        struct conn *cn = &fs->conns[c->server];
+        int dead = cn->failed;
+        if (!dead && now < c->deadline_ms)
+            continue;
+        table_take(fs, c->reqid);
+        c->status = dead ? (cn->fail_status ? cn->fail_status : EHOSTDOWN) : ETIMEDOUT;
+        c->reply_done = 1;
+        if (!dead)
+            LOG_WARN("%s to server %u timed out after %d ms", bfs_op_name(c->op), c->server,
+                     fs->rpc_timeout_ms);
+        if (!c->send_done || c->recv_pending) {
+            /* UCX still owns our buffers: cancel everything on this endpoint. */
+            cn->failed = 1;
+            if (!cn->fail_status)
+                cn->fail_status = ETIMEDOUT;
+        }
+    }
+    /* Close failed endpoints so UCX completes (with errors) what it still holds. */
+    for (uint32_t s = 0; s < fs->nservers; s++) {
+        struct conn *cn = &fs->conns[s];
+        if (cn->failed && cn->ep) {
+            int busy = 0;
+            for (size_t i = 0; i < n; i++)
+                if (calls[i].started && calls[i].server == s && !finished(&calls[i]))
+                    busy = 1;
+            if (busy) {
+                bfs_transport_close_ep(&fs->tp, cn->ep, 1);
+                cn->ep = NULL;
+                for (size_t i = 0; i < n; i++)
+                    if (calls[i].started && calls[i].server == s) {
+                        calls[i].send_done = 1; /* force close completed or dropped them */
+                        calls[i].recv_pending = 0;
+                    }
+            }
+        }
+    }
+}
+
+void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
+{
+    size_t next = 0, inflight = 0, done = 0;
+    for (size_t i = 0; i < n; i++)
+        calls[i].started = 0;
+    while (done < n) {
+        while (next < n && inflight < RPC_WINDOW) {
+            start(fs, &calls[next++]);
+            inflight++;
+        }
+        ucp_worker_progress(fs->tp.worker);
+        int64_t now = bfs_mono_ms();
+        expire(fs, calls, next, now);
+        size_t d = 0;
+        int64_t soonest = INT64_MAX;
+        for (size_t i = 0; i < next; i++) {
+            if (finished(&calls[i])) {
+                d++;
+                if (calls[i].hdr) {
+                    free(calls[i].hdr);
+                    calls[i].hdr = NULL;
+                }
+            } else if (calls[i].deadline_ms < soonest) {
+                soonest = calls[i].deadline_ms;
+            }
+        }
+        inflight -= d - done;
+        done = d;
+        if (done < next) {
+            int64_t wait = soonest - now;
+            bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (wait > 1000 ? 1000 : (int)wait));
+        }
+    }
+}
+
+int rpc_call(benchfs_t *fs, struct rpc *call)
+{
+    rpc_run(fs, call, 1);
+    return -call->status;
+}
+
+void rpc_release(struct rpc *call)
+{
+    if (call->rdata_owned)
+        free(call->rdata);
+    call->rdata = NULL;
+    call->rdata_owned = 0;
+}

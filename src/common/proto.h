@@ -1,0 +1,92 @@
+/* proto.h — the BenchFS RPC set and the inode record.
+ *
+ * Argument layouts (all via the wire.h codec; "str" is u16 length + bytes):
+ *
+ *  op              request args                               reply args / reply data
+ *  PING            -                                          u32 server id
+ *  STATFS          -                                          u64 total, u64 free, u64 used
+ *  STATS           -                                          data: "name value\n" text
+ *  MKDIR           str path, u32 mode, u32 uid, u32 gid       inode
+ *  CREATE          str path, u32 mode, u32 uid, u32 gid,      u8 created, inode
+ *                  u32 chunk_size, u32 flags (EXCL)
+ *  LOOKUP          str path                                   inode
+ *  SETATTR         str path, u32 mask, u32 mode, u32 uid,     inode
+ *                  u32 gid, u64 mtime
+ *  SIZE_UPDATE     str path, u64 fileid, u64 size,            inode
+ *                  u32 how (EXTEND|SET), u64 mtime
+ *  REMOVE          str path, u32 kind, u64 fileid (0: any)    inode (the removed one)
+ *  READDIR         str dir, u32 max, str after-name           u32 count, u8 more;
+ *                                                             data: count x (u64 ino, u32 mode, str name)
+ *  META_PUT        str path, inode, u32 flags (NOREPLACE)     u8 replaced, inode (the old one)
+ *  SUBTREE         str dir, u32 max, str after-path           u32 count, u8 more;
+ *                                                             data: count x (str path, inode)
+ *  CHUNK_WRITE     u64 fileid, u64 chunk, u64 offset,         u64 bytes written
+ *                  u32 chunk_size; data: the bytes
+ *  CHUNK_READ      u64 fileid, u64 chunk, u64 offset,         data: the bytes (short at chunk end)
+ *                  u64 length, u32 chunk_size
+ *  CHUNK_TRUNCATE  u64 fileid, u64 size, u32 chunk_size       -
+ *  CHUNK_REMOVE    u64 fileid                                 -
+ *  FSYNC           u64 fileid (0: metadata only)              -
+ */
+#ifndef BFS_PROTO_H
+#define BFS_PROTO_H
+
+#include <stdint.h>
+
+#include "wire.h"
+
+enum bfs_op {
+    BFS_OP_PING = 1,
+    BFS_OP_STATFS,
+    BFS_OP_STATS,
+    BFS_OP_MKDIR,
+    BFS_OP_CREATE,
+    BFS_OP_LOOKUP,
+    BFS_OP_SETATTR,
+    BFS_OP_SIZE_UPDATE,
+    BFS_OP_REMOVE,
+    BFS_OP_READDIR,
+    BFS_OP_META_PUT,
+    BFS_OP_SUBTREE,
+    BFS_OP_CHUNK_WRITE,
+    BFS_OP_CHUNK_READ,
+    BFS_OP_CHUNK_TRUNCATE,
+    BFS_OP_CHUNK_REMOVE,
+    BFS_OP_FSYNC,
+    BFS_OP__COUNT
+};
+
+const char *bfs_op_name(int op);
+
+/* CREATE flags */
+#define BFS_CREATE_EXCL 1u
+/* SETATTR mask */
+#define BFS_SETATTR_MODE 1u
+#define BFS_SETATTR_UID 2u
+#define BFS_SETATTR_GID 4u
+#define BFS_SETATTR_MTIME 8u
+/* SIZE_UPDATE how */
+#define BFS_SIZE_EXTEND 0u /* size = max(size, new): concurrent writers of one file */
+#define BFS_SIZE_SET 1u    /* size = new: truncate */
+/* REMOVE kind */
+#define BFS_REMOVE_FILE 1u
+#define BFS_REMOVE_DIR 2u
+/* META_PUT flags */
+#define BFS_PUT_NOREPLACE 1u
+
+/* The attributes of one file or directory, as stored and as sent. */
+struct bfs_inode {
+    uint64_t fileid; /* chunks are keyed by this, so rename never moves data */
+    uint64_t size;
+    uint32_t mode; /* S_IFREG / S_IFDIR | permission bits */
+    uint32_t uid, gid;
+    uint32_t chunk_size;
+    uint32_t nlink;
+    int64_t atime_ns, mtime_ns, ctime_ns;
+};
+#define BFS_INODE_WIRE_LEN 60
+
+void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino);
+void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);
+
+#endif

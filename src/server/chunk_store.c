@@ -1,0 +1,353 @@
+#include "chunk_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define NBUCKETS 4096
+
+struct chunk_store {
+    char root[4096]; /* <data>/chunks */
+    uint64_t capacity, used;
+    uint32_t max_open, nopen;
+    struct chunk_file *buckets[NBUCKETS];
+    struct chunk_file lru; /* sentinel: lru.lru_next is the most recently used */
+};
+
+static size_t bucket_of(uint64_t fileid, uint64_t index)
+{
+    uint64_t h = fileid * 0x9E3779B97F4A7C15ull ^ (index + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull;
+    return (size_t)(h >> 52) % NBUCKETS;
+}
+
+static void file_dir(const struct chunk_store *cs, uint64_t fileid, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%02x/%016llx", cs->root, (unsigned)(fileid & 0xff),
+             (unsigned long long)fileid);
+}
+
+static void lru_unlink(struct chunk_file *cf)
+{
+    cf->lru_prev->lru_next = cf->lru_next;
+    cf->lru_next->lru_prev = cf->lru_prev;
+}
+
+static void lru_push_front(struct chunk_store *cs, struct chunk_file *cf)
+{
+    cf->lru_next = cs->lru.lru_next;
+    cf->lru_prev = &cs->lru;
+    cs->lru.lru_next->lru_prev = cf;
+    cs->lru.lru_next = cf;
+}
+
+static void hash_remove(struct chunk_store *cs, struct chunk_file *cf)
+{
+    struct chunk_file **pp = &cs->buckets[bucket_of(cf->fileid, cf->index)];
+    while (*pp && *pp != cf)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = cf->hnext;
+}
+
+static void entry_close(struct chunk_store *cs, struct chunk_file *cf)
+{
+    hash_remove(cs, cf);
+    lru_unlink(cf);
+    close(cf->fd);
+    cs->nopen--;
+    free(cf);
+}
+
+/* Sum the sizes of all chunk files: the used-bytes counter after a restart. */
+static uint64_t scan_used(const char *root)
+{
+    uint64_t total = 0;
+    DIR *d1 = opendir(root);
+    if (!d1)
+        return 0;
+    struct dirent *e1;
+    char p1[4400], p2[4700], p3[5000];
+    while ((e1 = readdir(d1))) {
+        if (e1->d_name[0] == '.')
+            continue;
+        snprintf(p1, sizeof p1, "%s/%s", root, e1->d_name);
+        DIR *d2 = opendir(p1);
+        if (!d2)
+            continue;
+        struct dirent *e2;
+        while ((e2 = readdir(d2))) {
+            if (e2->d_name[0] == '.')
+                continue;
+            snprintf(p2, sizeof p2, "%s/%s", p1, e2->d_name);
+            DIR *d3 = opendir(p2);
+            if (!d3)
+                continue;
+            struct dirent *e3;
+            while ((e3 = readdir(d3))) {
+                struct stat st;
+                snprintf(p3, sizeof p3, "%s/%s", p2, e3->d_name);
+                if (e3->d_name[0] != '.' && stat(p3, &st) == 0)
+                    total += (uint64_t)st.st_size;
+            }
+            closedir(d3);
+        }
+        closedir(d2);
+    }
+    closedir(d1);
+    return total;
+}
+
+int chunk_store_open(struct chunk_store **out, const char *data_dir, uint64_t capacity,
+                     uint32_t max_open)
+{
+    struct chunk_store *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return -ENOMEM;
+    snprintf(cs->root, sizeof cs->root, "%s/chunks", data_dir);
+    if (mkdir(cs->root, 0700) != 0 && errno != EEXIST) {
+        int err = -errno;
+        free(cs);
+        return err;
+    }
+    cs->capacity = capacity;
+    cs->max_open = max_open;
+    cs->lru.lru_next = cs->lru.lru_prev = &cs->lru;
+    cs->used = scan_used(cs->root);
+    *out = cs;
+    return 0;
+}
+
+void chunk_store_close(struct chunk_store *cs)
+{
+    if (!cs)
+        return;
+    while (cs->lru.lru_next != &cs->lru)
+        entry_close(cs, cs->lru.lru_next);
+    free(cs);
+}
+
+static void evict(struct chunk_store *cs)
+{
+    /* Walk from the least recently used end; pinned entries stay. */
+    struct chunk_file *cf = cs->lru.lru_prev;
+    while (cs->nopen >= cs->max_open && cf != &cs->lru) {
+        struct chunk_file *prev = cf->lru_prev;
+        if (cf->refs == 0)
+            entry_close(cs, cf);
+        cf = prev;
+    }
+}
+
+static struct chunk_file *lookup(struct chunk_store *cs, uint64_t fileid, uint64_t index)
+{
+    for (struct chunk_file *cf = cs->buckets[bucket_of(fileid, index)]; cf; cf = cf->hnext)
+        if (cf->fileid == fileid && cf->index == index && !cf->stale)
+            return cf;
+    return NULL;
+}
+
+int chunk_get(struct chunk_store *cs, uint64_t fileid, uint64_t index, int create,
+              struct chunk_file **out)
+{
+    struct chunk_file *cf = lookup(cs, fileid, index);
+    if (cf) {
+        lru_unlink(cf);
+        lru_push_front(cs, cf);
+        cf->refs++;
+        *out = cf;
+        return 0;
+    }
+    char dir[4200], path[4600];
+    file_dir(cs, fileid, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%llu", dir, (unsigned long long)index);
+    int fd = open(path, O_RDWR | (create ? O_CREAT : 0), 0600);
+    if (fd < 0 && errno == ENOENT && create) {
+        /* First chunk of this file here: make <xx>/ and <fileid>/ then retry. */
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/%02x", cs->root, (unsigned)(fileid & 0xff));
+        if (mkdir(sub, 0700) != 0 && errno != EEXIST)
+            return -errno;
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -errno;
+        fd = open(path, O_RDWR | O_CREAT, 0600);
+    }
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    evict(cs);
+    cf = calloc(1, sizeof *cf);
+    if (!cf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    cf->fileid = fileid;
+    cf->index = index;
+    cf->fd = fd;
+    cf->size = (uint64_t)st.st_size;
+    cf->refs = 1;
+    size_t b = bucket_of(fileid, index);
+    cf->hnext = cs->buckets[b];
+    cs->buckets[b] = cf;
+    lru_push_front(cs, cf);
+    cs->nopen++;
+    *out = cf;
+    return 0;
+}
+
+void chunk_put(struct chunk_store *cs, struct chunk_file *cf)
+{
+    if (--cf->refs == 0 && cf->stale)
+        entry_close(cs, cf);
+}
+
+int chunk_reserve(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len)
+{
+    uint64_t end = off + len;
+    if (end <= cf->size)
+        return 0;
+    uint64_t grow = end - cf->size;
+    if (cs->capacity && cs->used + grow > cs->capacity)
+        return -ENOSPC;
+    cs->used += grow;
+    cf->size = end;
+    return 0;
+}
+
+/* Forget cached descriptors of a chunk about to be unlinked or shortened. */
+static void invalidate(struct chunk_store *cs, uint64_t fileid, uint64_t index)
+{
+    struct chunk_file *cf = lookup(cs, fileid, index);
+    if (!cf)
+        return;
+    if (cf->refs == 0)
+        entry_close(cs, cf);
+    else
+        cf->stale = 1;
+}
+
+static int parse_index(const char *name, uint64_t *index)
+{
+    char *end;
+    if (name[0] < '0' || name[0] > '9')
+        return -1;
+    *index = strtoull(name, &end, 10);
+    return *end ? -1 : 0;
+}
+
+int chunk_get_all(struct chunk_store *cs, uint64_t fileid, struct chunk_file ***out, size_t *n,
+                  int *dir_fd)
+{
+    char dir[4200];
+    file_dir(cs, fileid, dir, sizeof dir);
+    *out = NULL;
+    *n = 0;
+    *dir_fd = -1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    size_t cap = 0;
+    struct dirent *e;
+    int err = 0;
+    while ((e = readdir(d))) {
+        uint64_t index;
+        if (parse_index(e->d_name, &index) != 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct chunk_file **grown = realloc(*out, cap * sizeof **out);
+            if (!grown) {
+                err = -ENOMEM;
+                break;
+            }
+            *out = grown;
+        }
+        struct chunk_file *cf;
+        if (chunk_get(cs, fileid, index, 0, &cf) == 0)
+            (*out)[(*n)++] = cf;
+    }
+    *dir_fd = dup(dirfd(d));
+    closedir(d);
+    return err;
+}
+
+int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint32_t chunk_size)
+{
+    if (chunk_size == 0)
+        return -EINVAL;
+    char dir[4200], path[4600];
+    file_dir(cs, fileid, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    struct dirent *e;
+    int err = 0;
+    while ((e = readdir(d))) {
+        uint64_t index;
+        if (parse_index(e->d_name, &index) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        uint64_t start = index * chunk_size;
+        if (start >= size) {
+            invalidate(cs, fileid, index);
+            if (unlink(path) == 0)
+                cs->used -= (uint64_t)st.st_size < cs->used ? (uint64_t)st.st_size : cs->used;
+            else
+                err = -errno;
+        } else if (size - start < (uint64_t)st.st_size) {
+            uint64_t keep = size - start;
+            invalidate(cs, fileid, index);
+            if (truncate(path, (off_t)keep) == 0)
+                cs->used -= (uint64_t)st.st_size - keep;
+            else
+                err = -errno;
+        }
+    }
+    closedir(d);
+    return err;
+}
+
+int chunk_remove(struct chunk_store *cs, uint64_t fileid)
+{
+    int err = chunk_truncate(cs, fileid, 0, 1);
+    char dir[4200];
+    file_dir(cs, fileid, dir, sizeof dir);
+    if (rmdir(dir) != 0 && errno != ENOENT && !err)
+        err = -errno;
+    return err;
+}
+
+uint64_t chunk_used(const struct chunk_store *cs) { return cs->used; }
+
+void chunk_statfs(const struct chunk_store *cs, uint64_t *total, uint64_t *avail)
+{
+    struct statvfs sv;
+    uint64_t disk_total = 0, disk_avail = 0;
+    if (statvfs(cs->root, &sv) == 0) {
+        disk_total = (uint64_t)sv.f_blocks * sv.f_frsize;
+        disk_avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    }
+    if (cs->capacity) {
+        *total = cs->capacity;
+        uint64_t left = cs->capacity > cs->used ? cs->capacity - cs->used : 0;
+        *avail = left < disk_avail ? left : disk_avail;
+    } else {
+        *total = disk_total;
+        *avail = disk_avail;
+    }
+}

@@ -1,0 +1,50 @@
+/* chunk_store.h — chunk files on this server's local storage.
+ *
+ * Chunk k of file F lives in <data>/chunks/<F mod 256>/<F as 16 hex>/<k>: a plain file of at
+ * most chunk_size bytes, so a missing chunk or a short one reads as zeros (holes) and
+ * unlinking a file is one directory removal. Open descriptors are cached (LRU) because the
+ * same chunks are hit again and again by sequential I/O; a descriptor with I/O in flight is
+ * never closed. Bytes stored are counted so a capacity limit yields ENOSPC before the disk
+ * fills. The actual reads and writes go through io_uring in loop.c. */
+#ifndef BFS_CHUNK_STORE_H
+#define BFS_CHUNK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chunk_store;
+
+struct chunk_file {
+    uint64_t fileid, index;
+    int fd;
+    uint64_t size; /* current length of the chunk file */
+    int refs;      /* I/O in flight */
+    int stale;     /* unlinked: close when refs drops to 0 */
+    struct chunk_file *hnext, *lru_prev, *lru_next;
+};
+
+int chunk_store_open(struct chunk_store **cs, const char *data_dir, uint64_t capacity,
+                     uint32_t max_open);
+void chunk_store_close(struct chunk_store *cs);
+
+/* Get (and pin) the chunk file; -ENOENT if absent and !create. */
+int chunk_get(struct chunk_store *cs, uint64_t fileid, uint64_t index, int create,
+              struct chunk_file **out);
+void chunk_put(struct chunk_store *cs, struct chunk_file *cf);
+/* Account for a write of [off, off+len): -ENOSPC if it would pass the capacity. */
+int chunk_reserve(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len);
+
+/* Pin every chunk file of `fileid` held here (for fsync). *out is malloc'd; *n may be 0.
+ * Also returns the file's directory fd in *dirfd (or -1), to be closed by the caller. */
+int chunk_get_all(struct chunk_store *cs, uint64_t fileid, struct chunk_file ***out, size_t *n,
+                  int *dirfd);
+/* Cut the file to `size` bytes: drop chunks past it, shorten the one it ends in. */
+int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint32_t chunk_size);
+/* Remove every chunk of `fileid` held here. */
+int chunk_remove(struct chunk_store *cs, uint64_t fileid);
+
+uint64_t chunk_used(const struct chunk_store *cs);
+/* Capacity seen by clients: the configured limit, bounded by the disk's own free space. */
+void chunk_statfs(const struct chunk_store *cs, uint64_t *total, uint64_t *avail);
+
+#endif

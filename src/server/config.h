@@ -1,0 +1,26 @@
+/* config.h — benchfsd settings: command-line flags, then BENCHFS_* environment variables, then
+ * an optional config file (key = value, keys as the long flags), then built-in defaults. */
+#ifndef BFS_SERVER_CONFIG_H
+#define BFS_SERVER_CONFIG_H
+
+#include <stdint.h>
+
+struct bfs_server_config {
+    char data_dir[4096];
+    char registry[4096];
+    uint32_t id;
+    uint32_t nservers;
+    uint64_t capacity;        /* bytes; 0: the backing file system's own limit */
+    uint64_t eager_threshold; /* replies below this are sent eager, others rendezvous */
+    uint64_t meta_map_size;   /* LMDB map size */
+    uint32_t queue_depth;     /* io_uring entries */
+    uint32_t max_open_chunks; /* chunk fd cache size */
+    int busy_poll;            /* spin instead of sleeping when idle (dedicated core) */
+    int log_level;
+};
+
+/* Fill `c` from argv/env/config file. Returns 0, 1 if --help/--version was printed (exit 0),
+ * or -1 after printing a message about bad input (exit 2). */
+int bfs_server_config_load(struct bfs_server_config *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,531 @@
+/* handlers.c — one function per RPC. Each validates its arguments completely (the frame
+ * header was checked in loop.c), does the work against the metadata store or the chunk store,
+ * and answers with server_reply(). Chunk reads, writes and fsyncs go through io_uring and
+ * answer from their completion callbacks. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/path.h"
+#include "common/util.h"
+#include "server.h"
+
+uint64_t server_new_fileid(struct server *s)
+{
+    /* splitmix64 over a randomly seeded counter: unique per server, and 64 random bits of
+     * seed make two servers' sequences collide with negligible probability. */
+    uint64_t z;
+    do {
+        z = (s->rng += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+    } while (z == 0);
+    return z;
+}
+
+/* Read a path argument and insist it is already normalised: the client placed the request
+ * by hashing exactly this string, so any other spelling would be a different file. */
+static int get_path(struct bfs_rbuf *r, char *path)
+{
+    bfs_rb_str(r, path, BFS_PATH_MAX);
+    if (r->err)
+        return -EPROTO;
+    char norm[BFS_PATH_MAX];
+    int err = bfs_path_normalize(path, norm);
+    if (err)
+        return err;
+    return strcmp(norm, path) == 0 ? 0 : -EINVAL;
+}
+
+static void reply_inode(struct srv_req *req, int err, const struct bfs_inode *ino, int prefix_flag,
+                        int flag)
+{
+    uint8_t buf[REPLY_ARGS_MAX];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, buf, sizeof buf);
+    if (prefix_flag)
+        bfs_wb_u8(&w, (uint8_t)flag);
+    if (!err)
+        bfs_inode_put(&w, ino);
+    server_reply(req, -err, buf, err ? 0 : w.len, NULL, 0);
+}
+
+static void reply_empty(struct srv_req *req, int err) { server_reply(req, -err, NULL, 0, NULL, 0); }
+
+static int64_t now(void) { return bfs_now_ns(); }
+
+/* ---- metadata ---- */
+
+static void op_mkdir_create(struct srv_req *req, struct bfs_rbuf *r, int is_create)
+{
+    struct server *s = req->srv;
+    char path[BFS_PATH_MAX];
+    int err = get_path(r, path);
+    struct bfs_inode ino = {0};
+    uint32_t mode = bfs_rb_u32(r);
+    ino.uid = bfs_rb_u32(r);
+    ino.gid = bfs_rb_u32(r);
+    uint32_t flags = 0;
+    if (is_create) {
+        ino.chunk_size = bfs_rb_u32(r);
+        flags = bfs_rb_u32(r);
+    }
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    if (!err && strcmp(path, "/") == 0)
+        err = -EEXIST;
+    if (!err && is_create &&
+        (ino.chunk_size < 4096 || ino.chunk_size > 64u * 1024 * 1024))
+        err = -EINVAL;
+    int created = 0;
+    struct bfs_inode out = {0};
+    if (!err) {
+        ino.fileid = server_new_fileid(s);
+        ino.mode = (is_create ? S_IFREG : S_IFDIR) | (mode & 07777);
+        ino.nlink = is_create ? 1 : 2;
+        ino.atime_ns = ino.mtime_ns = ino.ctime_ns = now();
+        err = meta_create(s->meta, path, &ino, is_create ? (flags & BFS_CREATE_EXCL) : 1, &out,
+                          &created);
+    }
+    if (is_create)
+        reply_inode(req, err, &out, 1, created);
+    else
+        reply_inode(req, err, &out, 0, 0);
+}
+
+static void op_lookup(struct srv_req *req, struct bfs_rbuf *r)
+{
+    char path[BFS_PATH_MAX];
+    int err = get_path(r, path);
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    struct bfs_inode ino = {0};
+    if (!err)
+        err = meta_get(req->srv->meta, path, &ino);
+    reply_inode(req, err, &ino, 0, 0);
+}
+
+static void op_setattr(struct srv_req *req, struct bfs_rbuf *r)
+{
+    char path[BFS_PATH_MAX];
+    int err = get_path(r, path);
+    uint32_t mask = bfs_rb_u32(r), mode = bfs_rb_u32(r), uid = bfs_rb_u32(r), gid = bfs_rb_u32(r);
+    int64_t mtime = (int64_t)bfs_rb_u64(r);
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    if (!(mask & BFS_SETATTR_MTIME))
+        mtime = now();
+    struct bfs_inode ino;
+    if (!err)
+        err = meta_setattr(req->srv->meta, path, mask, mode, uid, gid, mtime, &ino);
+    reply_inode(req, err, &ino, 0, 0);
+}
+
+static void op_size_update(struct srv_req *req, struct bfs_rbuf *r)
+{
+    char path[BFS_PATH_MAX];
+    int err = get_path(r, path);
+    uint64_t fileid = bfs_rb_u64(r), size = bfs_rb_u64(r);
+    uint32_t how = bfs_rb_u32(r);
+    int64_t mtime = (int64_t)bfs_rb_u64(r);
+    if (!err && (!bfs_rb_done(r) || how > BFS_SIZE_SET))
+        err = -EPROTO;
+    if (!err && size > (uint64_t)INT64_MAX)
+        err = -EFBIG;
+    struct bfs_inode ino;
+    if (!err)
+        err = meta_set_size(req->srv->meta, path, fileid, size, how, mtime ? mtime : now(), &ino);
+    reply_inode(req, err, &ino, 0, 0);
+}
+
+static void op_remove(struct srv_req *req, struct bfs_rbuf *r)
+{
+    char path[BFS_PATH_MAX];
+    int err = get_path(r, path);
+    uint32_t kind = bfs_rb_u32(r);
+    uint64_t fileid = bfs_rb_u64(r);
+    if (!err && (!bfs_rb_done(r) || kind > BFS_REMOVE_DIR))
+        err = -EPROTO;
+    if (!err && strcmp(path, "/") == 0)
+        err = -EBUSY;
+    struct bfs_inode ino;
+    if (!err)
+        err = meta_remove(req->srv->meta, path, kind, fileid, &ino);
+    reply_inode(req, err, &ino, 0, 0);
+}
+
+static void op_meta_put(struct srv_req *req, struct bfs_rbuf *r)
+{
+    char path[BFS_PATH_MAX];
+    int err = get_path(r, path);
+    struct bfs_inode ino, old;
+    bfs_inode_get(r, &ino);
+    uint32_t flags = bfs_rb_u32(r);
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    if (!err && strcmp(path, "/") == 0)
+        err = -EBUSY;
+    int replaced = 0;
+    if (!err)
+        err = meta_put(req->srv->meta, path, &ino, flags & BFS_PUT_NOREPLACE, &old, &replaced);
+    uint8_t buf[REPLY_ARGS_MAX];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, buf, sizeof buf);
+    bfs_wb_u8(&w, (uint8_t)replaced);
+    if (replaced)
+        bfs_inode_put(&w, &old);
+    server_reply(req, -err, buf, w.len, NULL, 0);
+}
+
+/* Listing pages: entries accumulate in a heap buffer sent as the reply payload. */
+struct listing {
+    struct bfs_wbuf w;
+    int with_inode;
+};
+
+static int emit_entry(void *arg, const char *path, const char *name, const struct bfs_inode *ino)
+{
+    struct listing *l = arg;
+    if (l->with_inode) {
+        bfs_wb_str(&l->w, path);
+        bfs_inode_put(&l->w, ino);
+    } else {
+        bfs_wb_u64(&l->w, ino->fileid);
+        bfs_wb_u32(&l->w, ino->mode);
+        bfs_wb_str(&l->w, name);
+    }
+    return l->w.err ? -1 : 0;
+}
+
+static void op_listing(struct srv_req *req, struct bfs_rbuf *r, int subtree)
+{
+    char dir[BFS_PATH_MAX], after[BFS_PATH_MAX];
+    int err = get_path(r, dir);
+    uint32_t max = bfs_rb_u32(r);
+    bfs_rb_str(r, after, subtree ? BFS_PATH_MAX : BFS_NAME_MAX + 1);
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    if (!err && subtree && after[0] && (after[0] != '/' || !bfs_path_is_within(after, dir)))
+        err = -EINVAL;
+    if (!err && !subtree && strchr(after, '/'))
+        err = -EINVAL;
+    /* Bound a page so its worst case fits the buffer. */
+    uint32_t cap_entries = subtree ? 256 : 4096;
+    if (max == 0 || max > cap_entries)
+        max = cap_entries;
+    size_t cap = subtree ? (size_t)max * (2 + BFS_PATH_MAX + BFS_INODE_WIRE_LEN)
+                         : (size_t)max * (8 + 4 + 2 + BFS_NAME_MAX);
+    struct listing l = {.with_inode = subtree};
+    char *buf = NULL;
+    int count = 0, more = 0;
+    if (!err) {
+        buf = malloc(cap);
+        if (!buf)
+            err = -ENOMEM;
+    }
+    if (!err) {
+        bfs_wb_init(&l.w, buf, cap);
+        count = subtree ? meta_subtree(req->srv->meta, dir, after, max, emit_entry, &l, &more)
+                        : meta_readdir(req->srv->meta, dir, after, max, emit_entry, &l, &more);
+        if (count < 0)
+            err = count;
+    }
+    if (err) {
+        free(buf);
+        reply_empty(req, err);
+        return;
+    }
+    req->io_buf = buf; /* freed with the request, after the reply is out */
+    uint8_t args[8];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, args, sizeof args);
+    bfs_wb_u32(&w, (uint32_t)count);
+    bfs_wb_u8(&w, (uint8_t)more);
+    server_reply(req, 0, args, w.len, buf, l.w.len);
+}
+
+/* ---- chunks ---- */
+
+static int check_chunk_args(uint64_t off, uint64_t len, uint32_t chunk_size)
+{
+    if (chunk_size < 4096 || chunk_size > 64u * 1024 * 1024)
+        return -EINVAL;
+    if (off > chunk_size || len > chunk_size - off)
+        return -EINVAL;
+    return 0;
+}
+
+static void write_done(struct srv_req *req, int res);
+
+static void submit_write(struct srv_req *req)
+{
+    struct io_uring_sqe *sqe = server_sqe(req->srv, req);
+    if (!sqe) {
+        write_done(req, -EBUSY);
+        return;
+    }
+    io_uring_prep_write(sqe, req->cf->fd, (char *)req->data + req->io_done_bytes,
+                        (unsigned)(req->io_len - req->io_done_bytes),
+                        req->io_off + req->io_done_bytes);
+}
+
+static void write_done(struct srv_req *req, int res)
+{
+    if (res > 0) {
+        req->io_done_bytes += (size_t)res;
+        if (req->io_done_bytes < req->io_len) {
+            submit_write(req); /* short write: continue where it stopped */
+            return;
+        }
+    }
+    chunk_put(req->srv->chunks, req->cf);
+    if (res < 0) {
+        if (res != -EBUSY)
+            LOG_WARN("chunk write: %s", strerror(-res));
+        reply_empty(req, res);
+        return;
+    }
+    if (res == 0 && req->io_done_bytes < req->io_len) {
+        reply_empty(req, -EIO);
+        return;
+    }
+    uint8_t args[8];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, args, sizeof args);
+    bfs_wb_u64(&w, req->io_done_bytes);
+    server_reply(req, 0, args, w.len, NULL, 0);
+}
+
+static void op_chunk_write(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    uint64_t fileid = bfs_rb_u64(r), index = bfs_rb_u64(r), off = bfs_rb_u64(r);
+    uint32_t chunk_size = bfs_rb_u32(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err)
+        err = check_chunk_args(off, req->data_len, chunk_size);
+    if (!err && req->data_len == 0) {
+        uint8_t args[8] = {0};
+        server_reply(req, 0, args, 8, NULL, 0);
+        return;
+    }
+    if (!err)
+        err = chunk_get(s->chunks, fileid, index, 1, &req->cf);
+    if (!err) {
+        err = chunk_reserve(s->chunks, req->cf, off, req->data_len);
+        if (err)
+            chunk_put(s->chunks, req->cf);
+    }
+    if (err) {
+        reply_empty(req, err);
+        return;
+    }
+    req->bytes_in = req->data_len;
+    req->io_off = off;
+    req->io_len = req->data_len;
+    req->io_done = write_done;
+    submit_write(req);
+}
+
+static void read_done(struct srv_req *req, int res)
+{
+    chunk_put(req->srv->chunks, req->cf);
+    if (res < 0) {
+        LOG_WARN("chunk read: %s", strerror(-res));
+        reply_empty(req, res);
+        return;
+    }
+    /* A short read means the chunk ends here: the client fills the rest with zeros. */
+    server_reply(req, 0, NULL, 0, req->io_buf, (size_t)res);
+}
+
+static void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    uint64_t fileid = bfs_rb_u64(r), index = bfs_rb_u64(r), off = bfs_rb_u64(r),
+             len = bfs_rb_u64(r);
+    uint32_t chunk_size = bfs_rb_u32(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err)
+        err = check_chunk_args(off, len, chunk_size);
+    if (!err && len == 0) {
+        server_reply(req, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    if (!err) {
+        err = chunk_get(s->chunks, fileid, index, 0, &req->cf);
+        if (err == -ENOENT) { /* never written: a hole */
+            server_reply(req, 0, NULL, 0, NULL, 0);
+            return;
+        }
+    }
+    if (!err && posix_memalign((void **)&req->io_buf, 4096, len) != 0) {
+        req->io_buf = NULL;
+        chunk_put(s->chunks, req->cf);
+        err = -ENOMEM;
+    }
+    if (err) {
+        reply_empty(req, err);
+        return;
+    }
+    req->io_done = read_done;
+    struct io_uring_sqe *sqe = server_sqe(s, req);
+    if (!sqe) {
+        read_done(req, -EBUSY);
+        return;
+    }
+    io_uring_prep_read(sqe, req->cf->fd, req->io_buf, (unsigned)len, off);
+}
+
+static void fsync_done(struct srv_req *req, int res)
+{
+    if (res < 0 && !req->first_err)
+        req->first_err = res;
+    if (--req->pending > 0)
+        return;
+    for (size_t i = 0; i < req->ncfs; i++)
+        chunk_put(req->srv->chunks, req->cfs[i]);
+    free(req->cfs);
+    req->cfs = NULL;
+    if (req->dirfd >= 0)
+        close(req->dirfd);
+    int err = req->first_err;
+    if (!err)
+        err = meta_sync(req->srv->meta);
+    reply_empty(req, err);
+}
+
+static void op_fsync(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    uint64_t fileid = bfs_rb_u64(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err && fileid)
+        err = chunk_get_all(s->chunks, fileid, &req->cfs, &req->ncfs, &req->dirfd);
+    if (err) {
+        reply_empty(req, err);
+        return;
+    }
+    req->io_done = fsync_done;
+    req->pending = 1; /* held until every fsync is queued */
+    for (size_t i = 0; i <= req->ncfs; i++) {
+        int fd = i < req->ncfs ? req->cfs[i]->fd : req->dirfd;
+        if (fd < 0)
+            continue;
+        struct io_uring_sqe *sqe = server_sqe(s, req);
+        if (!sqe) {
+            req->first_err = -EBUSY;
+            break;
+        }
+        io_uring_prep_fsync(sqe, fd, 0);
+        req->pending++;
+    }
+    fsync_done(req, 0);
+}
+
+static void op_chunk_truncate(struct srv_req *req, struct bfs_rbuf *r)
+{
+    uint64_t fileid = bfs_rb_u64(r), size = bfs_rb_u64(r);
+    uint32_t chunk_size = bfs_rb_u32(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err && (chunk_size < 4096 || chunk_size > 64u * 1024 * 1024))
+        err = -EINVAL;
+    if (!err)
+        err = chunk_truncate(req->srv->chunks, fileid, size, chunk_size);
+    reply_empty(req, err);
+}
+
+static void op_chunk_remove(struct srv_req *req, struct bfs_rbuf *r)
+{
+    uint64_t fileid = bfs_rb_u64(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err)
+        err = chunk_remove(req->srv->chunks, fileid);
+    reply_empty(req, err);
+}
+
+/* ---- cluster ---- */
+
+static void op_statfs(struct srv_req *req)
+{
+    uint64_t total, avail;
+    chunk_statfs(req->srv->chunks, &total, &avail);
+    uint8_t args[24];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, args, sizeof args);
+    bfs_wb_u64(&w, total);
+    bfs_wb_u64(&w, avail);
+    bfs_wb_u64(&w, chunk_used(req->srv->chunks));
+    server_reply(req, 0, args, w.len, NULL, 0);
+}
+
+static void op_stats(struct srv_req *req)
+{
+    struct server *s = req->srv;
+    size_t cap = 16384;
+    req->io_buf = malloc(cap);
+    if (!req->io_buf) {
+        reply_empty(req, -ENOMEM);
+        return;
+    }
+    uint64_t total, avail;
+    chunk_statfs(s->chunks, &total, &avail);
+    size_t n = stats_format(&s->stats, chunk_used(s->chunks), total, meta_count(s->meta),
+                            req->io_buf, cap);
+    server_reply(req, 0, NULL, 0, req->io_buf, n);
+}
+
+static void op_ping(struct srv_req *req)
+{
+    uint8_t args[4];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, args, sizeof args);
+    bfs_wb_u32(&w, req->srv->cfg.id);
+    server_reply(req, 0, args, w.len, NULL, 0);
+}
+
+void handle_request(struct srv_req *req)
+{
+    if (req->recv_status) {
+        reply_empty(req, -req->recv_status);
+        return;
+    }
+    struct bfs_rbuf r;
+    bfs_rb_init(&r, req->args, req->frame.args_len);
+    int op = req->frame.opcode;
+    /* Only chunk writes carry a payload; anything else with one is malformed. */
+    if (req->data_len && op != BFS_OP_CHUNK_WRITE) {
+        req->srv->stats.rejected_frames++;
+        reply_empty(req, -EPROTO);
+        return;
+    }
+    if (req->srv->stopping) {
+        reply_empty(req, -ESHUTDOWN);
+        return;
+    }
+    switch (op) {
+    case BFS_OP_PING: op_ping(req); break;
+    case BFS_OP_STATFS: op_statfs(req); break;
+    case BFS_OP_STATS: op_stats(req); break;
+    case BFS_OP_MKDIR: op_mkdir_create(req, &r, 0); break;
+    case BFS_OP_CREATE: op_mkdir_create(req, &r, 1); break;
+    case BFS_OP_LOOKUP: op_lookup(req, &r); break;
+    case BFS_OP_SETATTR: op_setattr(req, &r); break;
+    case BFS_OP_SIZE_UPDATE: op_size_update(req, &r); break;
+    case BFS_OP_REMOVE: op_remove(req, &r); break;
+    case BFS_OP_READDIR: op_listing(req, &r, 0); break;
+    case BFS_OP_META_PUT: op_meta_put(req, &r); break;
+    case BFS_OP_SUBTREE: op_listing(req, &r, 1); break;
+    case BFS_OP_CHUNK_WRITE: op_chunk_write(req, &r); break;
+    case BFS_OP_CHUNK_READ: op_chunk_read(req, &r); break;
+    case BFS_OP_CHUNK_TRUNCATE: op_chunk_truncate(req, &r); break;
+    case BFS_OP_CHUNK_REMOVE: op_chunk_remove(req, &r); break;
+    case BFS_OP_FSYNC: op_fsync(req, &r); break;
+    default: reply_empty(req, -EBADMSG); break;
+    }
+}

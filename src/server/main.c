@@ -1,0 +1,116 @@
+/* main.c — benchfsd: start-up, registry publication, shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "net/registry.h"
+#include "server.h"
+
+static void raise_fd_limit(void)
+{
+    /* Chunk descriptors are cached; let the cache use what the system allows. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* One server per data directory: a second one would corrupt the first's chunk accounting. */
+static int lock_data_dir(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/benchfsd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = -errno;
+        close(fd);
+        return err == -EWOULDBLOCK ? -EBUSY : err;
+    }
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    static struct server s; /* large; keep it off the stack */
+    int rc = bfs_server_config_load(&s.cfg, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    bfs_log_set_level(s.cfg.log_level);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "benchfsd[%u]", s.cfg.id);
+    bfs_log_set_prefix(prefix);
+    raise_fd_limit();
+    server_block_signals();
+    s.stats.started_ns = bfs_now_ns();
+    s.ring_efd = s.sig_fd = s.epfd = -1;
+
+    if (mkdir(s.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+        LOG_ERR("data directory %s: %s", s.cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    int lock_fd = lock_data_dir(s.cfg.data_dir);
+    if (lock_fd < 0) {
+        LOG_ERR("data directory %s: %s", s.cfg.data_dir,
+                lock_fd == -EBUSY ? "already served by another benchfsd" : strerror(-lock_fd));
+        return 1;
+    }
+    char meta_dir[4200];
+    snprintf(meta_dir, sizeof meta_dir, "%s/meta", s.cfg.data_dir);
+    int err = meta_open(&s.meta, meta_dir, s.cfg.meta_map_size);
+    if (!err)
+        err = chunk_store_open(&s.chunks, s.cfg.data_dir, s.cfg.capacity, s.cfg.max_open_chunks);
+    if (!err)
+        err = server_ring_init(&s);
+    if (!err)
+        err = bfs_transport_init(&s.tp);
+    if (!err)
+        err = bfs_registry_key_ensure(s.cfg.registry, s.key);
+    if (err) {
+        LOG_ERR("start-up failed: %s", strerror(-err));
+        return 1;
+    }
+    if (getrandom(&s.rng, sizeof s.rng, 0) != (ssize_t)sizeof s.rng)
+        s.rng = (uint64_t)bfs_now_ns() ^ ((uint64_t)getpid() << 32);
+
+    struct bfs_registry_entry e = {.id = s.cfg.id, .nservers = s.cfg.nservers, .pid = getpid()};
+    gethostname(e.host, sizeof e.host - 1);
+    err = bfs_transport_address(&s.tp, &e.addr, &e.addr_len);
+    if (!err)
+        err = bfs_registry_publish(s.cfg.registry, &e);
+    free(e.addr);
+    if (err) {
+        LOG_ERR("registry %s: %s", s.cfg.registry, strerror(-err));
+        return 1;
+    }
+    LOG_INFO("serving %s as server %u of %u (used %llu bytes, %llu entries)", s.cfg.data_dir,
+             s.cfg.id, s.cfg.nservers, (unsigned long long)chunk_used(s.chunks),
+             (unsigned long long)meta_count(s.meta));
+
+    err = server_loop_run(&s);
+
+    bfs_registry_unpublish(s.cfg.registry, s.cfg.id);
+    /* A clean stop leaves everything on stable storage, fsync'd or not. */
+    if (syncfs(lock_fd) != 0)
+        LOG_WARN("syncfs %s: %s", s.cfg.data_dir, strerror(errno));
+    if (err)
+        LOG_ERR("event loop: %s", strerror(-err));
+    io_uring_queue_exit(&s.ring);
+    chunk_store_close(s.chunks);
+    meta_close(s.meta);
+    bfs_transport_fini(&s.tp);
+    close(lock_fd);
+    LOG_INFO("stopped");
+    return err ? 1 : 0;
+}

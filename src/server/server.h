@@ -1,0 +1,89 @@
+/* server.h — the state of one benchfsd and of each request it serves.
+ *
+ * One thread runs everything (loop.c): UCX delivers requests through Active-Message callbacks,
+ * which only queue them; the loop then runs each handler (handlers.c). Handlers answer at once
+ * (metadata: LMDB is a memory map) or start io_uring operations and answer from the completion,
+ * so many chunk requests are in flight while the loop keeps serving. */
+#ifndef BFS_SERVER_H
+#define BFS_SERVER_H
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include "chunk_store.h"
+#include "common/proto.h"
+#include "config.h"
+#include "meta_store.h"
+#include "net/transport.h"
+#include "stats.h"
+
+struct srv_req;
+typedef void (*io_done_fn)(struct srv_req *req, int res);
+
+enum data_kind { DATA_NONE, DATA_UCX, DATA_HEAP };
+
+#define REPLY_ARGS_MAX 128
+
+struct srv_req {
+    struct srv_req *next;
+    struct server *srv;
+    struct bfs_frame frame;
+    uint8_t *args; /* frame.args_len bytes */
+    ucp_ep_h reply_ep;
+    int64_t t0;
+
+    /* Request payload: retained UCX data, or our own buffer (copied eager / rendezvous). */
+    void *data;
+    size_t data_len;
+    enum data_kind data_kind;
+    int recv_status; /* errno if the rendezvous receive failed */
+
+    /* I/O in progress. */
+    io_done_fn io_done;
+    struct chunk_file *cf;
+    struct chunk_file **cfs; /* fsync: every chunk of a file */
+    size_t ncfs;
+    int dirfd;
+    char *io_buf;
+    uint64_t io_off;
+    size_t io_len, io_done_bytes;
+    int pending, first_err;
+
+    /* Reply. */
+    uint8_t reply_hdr[BFS_HDR_LEN + REPLY_ARGS_MAX];
+    void *reply_data;
+    size_t reply_data_len;
+    uint64_t bytes_in, bytes_out;
+};
+
+struct server {
+    struct bfs_server_config cfg;
+    struct bfs_transport tp;
+    struct io_uring ring;
+    int ring_efd, sig_fd, epfd;
+    struct meta_store *meta;
+    struct chunk_store *chunks;
+    struct server_stats stats;
+    uint8_t key[BFS_KEY_LEN];
+    struct srv_req *ready_head, *ready_tail;
+    unsigned sqes_unsubmitted, io_inflight;
+    uint64_t reqs_live; /* requests allocated and not yet freed */
+    int stopping;
+    uint64_t rng; /* file id generator state */
+};
+
+/* loop.c */
+int server_loop_run(struct server *s);
+int server_ring_init(struct server *s);
+void server_block_signals(void);
+/* Queue an io_uring op; on completion req->io_done(req, res) runs. NULL if the SQ is full. */
+struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req);
+/* Send the reply (status: 0 or positive errno) and free the request when it is out. */
+void server_reply(struct srv_req *req, int status, const void *args, size_t args_len,
+                  void *data, size_t data_len);
+
+/* handlers.c */
+void handle_request(struct srv_req *req);
+uint64_t server_new_fileid(struct server *s);
+
+#endif
