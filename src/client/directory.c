@@ -169,8 +169,10 @@ BFS_API benchfs_dir_t *benchfs_opendir(benchfs_t *fs, const char *path)
                 free(d);
                 d = NULL;
             } else {
-                /* A stable order, whatever the servers' interleaving. */
-                qsort(d->ents, d->n, sizeof *d->ents, name_cmp);
+                /* A stable order, whatever the servers' interleaving. (An empty directory
+                 * has ents == NULL, which qsort must not be given, even with 0 entries.) */
+                if (d->n)
+                    qsort(d->ents, d->n, sizeof *d->ents, name_cmp);
             }
         }
     }

@@ -189,6 +189,17 @@ int file_close_all(benchfs_t *fs)
     return rc;
 }
 
+void file_truncated(benchfs_t *fs, uint64_t fileid, uint64_t length)
+{
+    for (int i = 0; i < fs->nfiles; i++) {
+        struct bfs_file *f = fs->files[i];
+        if (f && f->ino.fileid == fileid) {
+            f->ino.size = length;
+            f->dirty = 0;
+        }
+    }
+}
+
 void file_renamed(benchfs_t *fs, const char *from, const char *to)
 {
     size_t flen = strlen(from);
@@ -287,13 +298,20 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
 static int refresh_size(benchfs_t *fs, struct bfs_file *f)
 {
     struct bfs_inode ino;
-    int err = ns_lookup(fs, f->path, &ino);
-    if (err == -ENOENT)
-        return 0; /* unlinked while open: keep reading what we know */
-    if (err)
+    int err = ns_lookup_entry(fs, f->path, &ino);
+    if (err && err != -ENOENT)
         return err;
-    if (ino.fileid == f->ino.fileid && (ino.size > f->ino.size || !f->dirty))
+    /* On ENOENT (unlinked while open) keep reading what we know. */
+    if (!err && ino.fileid == f->ino.fileid && (ino.size > f->ino.size || !f->dirty))
         f->ino.size = ino.size;
+    /* Unpublished writes through other descriptors of this context count too (appends
+     * through two descriptors must not overwrite each other). */
+    for (int i = 0; i < fs->nfiles; i++) {
+        struct bfs_file *g = fs->files[i];
+        if (g && g != f && g->dirty && g->ino.fileid == f->ino.fileid &&
+            g->ino.size > f->ino.size)
+            f->ino.size = g->ino.size;
+    }
     return 0;
 }
 
@@ -410,8 +428,10 @@ BFS_API off_t benchfs_lseek(benchfs_t *fs, int fd, off_t offset, int whence)
     }
     default: LEAVE(fs, bfs_fail(EINVAL, "lseek: bad whence %d", whence));
     }
-    if ((offset > 0 && base > INT64_MAX - offset) || base + offset < 0)
-        LEAVE(fs, bfs_fail(EINVAL, "lseek %s: resulting offset out of range", f->path));
+    if (offset > 0 && base > INT64_MAX - offset) /* POSIX: not representable in off_t */
+        LEAVE(fs, bfs_fail(EOVERFLOW, "lseek %s: resulting offset overflows", f->path));
+    if (base + offset < 0)
+        LEAVE(fs, bfs_fail(EINVAL, "lseek %s: resulting offset is negative", f->path));
     f->pos = (uint64_t)(base + offset);
     off_t r = (off_t)f->pos;
     UNLOCK(fs);
@@ -449,7 +469,7 @@ BFS_API int benchfs_fstat(benchfs_t *fs, int fd, benchfs_stat_t *st)
         return bfs_fail(EINVAL, "fstat buffer is NULL");
     ENTER_FD(fs, fd, f);
     struct bfs_inode ino;
-    int err = ns_lookup(fs, f->path, &ino);
+    int err = ns_lookup_entry(fs, f->path, &ino);
     if (err == -ENOENT || (!err && ino.fileid != f->ino.fileid)) {
         ino = f->ino; /* unlinked or replaced while open: what we know is all there is */
     } else if (err) {

@@ -31,6 +31,7 @@ struct conn {
     ucp_ep_h ep;
     int failed;      /* UCX reported the peer dead; reconnect before the next use */
     int fail_status; /* errno to report for calls that were in flight */
+    uint64_t addr_hash; /* hash of the registry address ep was made for (one incarnation) */
 };
 
 /* One request and, once done, its reply. The caller owns the struct; rpc_run fills the rest. */
@@ -56,6 +57,7 @@ struct rpc {
     uint8_t *hdr;
     int started, send_done, reply_done, recv_pending;
     int64_t deadline_ms;
+    uint64_t sent_to; /* conn addr_hash when started: was it the server's current incarnation? */
     struct rpc *hnext;
 };
 
@@ -110,6 +112,9 @@ void bfs_clear_error(void);
 /* namespace.c — shared by the file and directory code */
 int meta_owner(benchfs_t *fs, const char *path);
 int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino);
+/* As ns_lookup, but a miss is always -ENOENT (no ENOTDIR walk up the prefix): for callers
+ * that already know the parent is a directory. */
+int ns_lookup_entry(benchfs_t *fs, const char *path, struct bfs_inode *ino);
 /* Normalise a user path, with a readable error. */
 int ns_normalize(const char *in, char *out);
 /* Check that the parent of `path` is a directory the caller may modify (w+x). */
@@ -140,6 +145,9 @@ int dir_is_empty(benchfs_t *fs, const char *dir);
 int file_close_all(benchfs_t *fs);
 /* Re-point open descriptors after a rename of `from` (a file or a directory) to `to`. */
 void file_renamed(benchfs_t *fs, const char *from, const char *to);
+/* After a truncate of file `fileid`: its open descriptors take the new size, and the writes
+ * they made before it no longer need publishing (their close must not undo the truncate). */
+void file_truncated(benchfs_t *fs, uint64_t fileid, uint64_t length);
 
 #define ENTER(fs)                                                                                \
     do {                                                                                         \

@@ -61,7 +61,7 @@ static int path_rpc(benchfs_t *fs, uint16_t op, const char *path, struct bfs_wbu
     return err;
 }
 
-int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino)
+int ns_lookup_entry(benchfs_t *fs, const char *path, struct bfs_inode *ino)
 {
     if (strcmp(path, "/") == 0) {
         root_inode(ino);
@@ -72,6 +72,27 @@ int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino)
     bfs_wb_init(&w, args, sizeof args);
     bfs_wb_str(&w, path);
     return path_rpc(fs, BFS_OP_LOOKUP, path, &w, ino);
+}
+
+int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino)
+{
+    int err = ns_lookup_entry(fs, path, ino);
+    if (err != -ENOENT)
+        return err;
+    /* A miss: POSIX wants ENOTDIR if a component of the prefix is an existing non-directory
+     * ("/file/x"). Walk up to the nearest existing ancestor; hits pay nothing for this. */
+    char cur[BFS_PATH_MAX], parent[BFS_PATH_MAX];
+    strcpy(cur, path);
+    while (bfs_path_split(cur, parent) && strcmp(parent, "/") != 0) {
+        struct bfs_inode pi;
+        int perr = ns_lookup_entry(fs, parent, &pi);
+        if (perr == 0)
+            return S_ISDIR(pi.mode) ? -ENOENT : -ENOTDIR;
+        if (perr != -ENOENT)
+            break;
+        strcpy(cur, parent);
+    }
+    return -ENOENT;
 }
 
 int ns_permitted(benchfs_t *fs, const struct bfs_inode *ino, int want)
@@ -289,6 +310,8 @@ int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, ui
     if (!err)
         err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_TRUNCATE, ino->fileid, length,
                                   ino->chunk_size);
+    if (!err)
+        file_truncated(fs, ino->fileid, length);
     return err;
 }
 

@@ -132,17 +132,18 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
         LEAVE(fs, -1);
     if (strcmp(from, "/") == 0 || strcmp(to, "/") == 0)
         LEAVE(fs, bfs_fail(EBUSY, "rename %s -> %s: the root cannot move", from, to));
-    if (strcmp(from, to) != 0 && bfs_path_is_within(to, from))
-        LEAVE(fs, bfs_fail(EINVAL, "rename %s -> %s: into itself", from, to));
+    /* Parents first: "/file" -> "/file/x" is ENOTDIR (a file is no prefix of anything). */
     if (ns_check_parent(fs, from) || ns_check_parent(fs, to))
         LEAVE(fs, -1);
+    if (strcmp(from, to) != 0 && bfs_path_is_within(to, from))
+        LEAVE(fs, bfs_fail(EINVAL, "rename %s -> %s: into itself", from, to));
     struct bfs_inode src, dst;
     int err = ns_lookup(fs, from, &src);
     if (err)
         LEAVE(fs, bfs_fail(-err, "rename %s", from));
     if (strcmp(from, to) == 0)
         LEAVE(fs, 0);
-    err = ns_lookup(fs, to, &dst);
+    err = ns_lookup_entry(fs, to, &dst); /* its parent is a directory: checked above */
     int exists = err == 0;
     if (err && err != -ENOENT)
         LEAVE(fs, bfs_fail(-err, "rename: %s", to));

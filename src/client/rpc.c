@@ -165,6 +165,7 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     if (err)
         return bfs_fail(EHOSTDOWN, "server %u is not in the registry %s", server, fs->registry);
     cn->failed = 0;
+    cn->addr_hash = bfs_hash_bytes(e.addr, e.addr_len);
     err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, ep_failed, cn, &cn->ep);
     bfs_registry_entry_free(&e);
     if (err) {
@@ -194,9 +195,11 @@ static void start(benchfs_t *fs, struct rpc *c)
     c->deadline_ms = bfs_mono_ms() + fs->rpc_timeout_ms;
     if (c->server >= fs->nservers || rpc_connect(fs, c->server) != 0) {
         c->status = c->server >= fs->nservers ? EINVAL : EHOSTDOWN;
+        c->sent_to = c->server < fs->nservers ? fs->conns[c->server].addr_hash : 0;
         c->send_done = c->reply_done = 1;
         return;
     }
+    c->sent_to = fs->conns[c->server].addr_hash;
     c->hdr = malloc(BFS_HDR_LEN + c->args_len);
     if (!c->hdr) {
         c->status = ENOMEM;
@@ -284,7 +287,7 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
     }
 }
 
-void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
+static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
 {
     size_t next = 0, inflight = 0, done = 0;
     for (size_t i = 0; i < n; i++)
@@ -317,6 +320,65 @@ void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
             bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (wait > 1000 ? 1000 : (int)wait));
         }
     }
+}
+
+/* Registry address hash of each server's current incarnation (0: unknown), read once per
+ * retry pass: hashes[] is filled lazily, known[] tells which are. */
+static uint64_t current_incarnation(benchfs_t *fs, uint32_t server, uint64_t *hashes, char *known)
+{
+    if (!known[server]) {
+        struct bfs_registry_entry e;
+        hashes[server] = 0;
+        if (bfs_registry_read(fs->registry, server, &e) == 0) {
+            hashes[server] = bfs_hash_bytes(e.addr, e.addr_len);
+            bfs_registry_entry_free(&e);
+        }
+        known[server] = 1;
+    }
+    return hashes[server];
+}
+
+/* Run the calls; then give calls that failed because their server was down (EHOSTDOWN) one
+ * more try if, meanwhile, the server has restarted (its registry address changed): such a
+ * call went to the old incarnation's endpoint (typically a restart this client never saw,
+ * detected only when sending), so the new incarnation has never seen it. */
+void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
+{
+    run_batch(fs, calls, n);
+    size_t nretry = 0;
+    for (size_t i = 0; i < n; i++)
+        nretry += calls[i].status == EHOSTDOWN && calls[i].server < fs->nservers;
+    if (!nretry)
+        return;
+    uint64_t *hashes = calloc(fs->nservers, sizeof *hashes);
+    char *known = calloc(fs->nservers, 1);
+    struct rpc *again = calloc(nretry, sizeof *again);
+    size_t *from = calloc(nretry, sizeof *from);
+    size_t m = 0;
+    int oom = !hashes || !known || !again || !from; /* then no retries: the failures stand */
+    for (size_t i = 0; i < n && !oom; i++) {
+        struct rpc *c = &calls[i];
+        if (c->status != EHOSTDOWN || c->server >= fs->nservers)
+            continue;
+        uint64_t now_at = current_incarnation(fs, c->server, hashes, known);
+        if (!now_at || now_at == c->sent_to)
+            continue; /* still the incarnation that failed (or none): really down */
+        if (fs->conns[c->server].addr_hash != now_at)
+            fs->conns[c->server].failed = 1; /* reconnect to the new incarnation */
+        rpc_release(c);
+        again[m] = *c;
+        from[m++] = i;
+    }
+    if (m) {
+        LOG_INFO("retrying %zu call(s) on restarted server(s)", m);
+        run_batch(fs, again, m);
+        for (size_t k = 0; k < m; k++)
+            calls[from[k]] = again[k];
+    }
+    free(hashes);
+    free(known);
+    free(again);
+    free(from);
 }
 
 int rpc_call(benchfs_t *fs, struct rpc *call)

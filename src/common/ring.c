@@ -42,7 +42,7 @@ int bfs_ring_init(struct bfs_ring *r, uint32_t nservers, uint32_t vnodes)
     char name[64];
     for (uint32_t s = 0; s < nservers; s++) {
         for (uint32_t v = 0; v < vnodes; v++) {
-            int n = snprintf(name, sizeof name, "benchfsd-%u#%u", s, v);
+            int n = snprintf(name, sizeof name, "%u-%u", s, v);
             struct bfs_ring_point *pt = &r->points[r->npoints++];
             pt->hash = XXH64(name, (size_t)n, 0);
             pt->server = s;

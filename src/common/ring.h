@@ -22,7 +22,8 @@ struct bfs_ring {
 };
 
 /* Build a ring of `nservers` servers named by their ids 0..nservers-1, `vnodes` points each
- * (0: default). Point i of server s sits at xxh64("benchfsd-<s>#<i>"). Returns 0 or -ENOMEM. */
+ * (0: default). Point i of server s sits at xxh64("<s>-<i>") (decimal server id, dash, vnode index;
+ * measured in tests/unit/test_ring.c and docs/DESIGN.md). Returns 0, -EINVAL (no servers) or -ENOMEM. */
 int bfs_ring_init(struct bfs_ring *r, uint32_t nservers, uint32_t vnodes);
 void bfs_ring_free(struct bfs_ring *r);
 

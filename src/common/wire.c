@@ -109,10 +109,12 @@ void bfs_rb_bytes(struct bfs_rbuf *r, void *out, size_t n)
 {
     if (r->err || n > r->len - r->off) {
         r->err = 1;
-        memset(out, 0, n);
+        if (n)
+            memset(out, 0, n);
         return;
     }
-    memcpy(out, r->p + r->off, n);
+    if (n) /* p may be NULL when len is 0: memcpy(NULL) is undefined even for 0 bytes */
+        memcpy(out, r->p + r->off, n);
     r->off += n;
 }
 

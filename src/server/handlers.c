@@ -42,6 +42,12 @@ static int get_path(struct bfs_rbuf *r, char *path)
     return strcmp(norm, path) == 0 ? 0 : -EINVAL;
 }
 
+static int path_is_normal(const char *path)
+{
+    char norm[BFS_PATH_MAX];
+    return bfs_path_normalize(path, norm) == 0 && strcmp(norm, path) == 0;
+}
+
 static void reply_inode(struct srv_req *req, int err, const struct bfs_inode *ino, int prefix_flag,
                         int flag)
 {
@@ -210,7 +216,8 @@ static void op_listing(struct srv_req *req, struct bfs_rbuf *r, int subtree)
     bfs_rb_str(r, after, subtree ? BFS_PATH_MAX : BFS_NAME_MAX + 1);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
-    if (!err && subtree && after[0] && (after[0] != '/' || !bfs_path_is_within(after, dir)))
+    if (!err && subtree && after[0] &&
+        (!path_is_normal(after) || !bfs_path_is_within(after, dir)))
         err = -EINVAL;
     if (!err && !subtree && strchr(after, '/'))
         err = -EINVAL;
@@ -506,6 +513,11 @@ void handle_request(struct srv_req *req)
     }
     if (req->srv->stopping) {
         reply_empty(req, -ESHUTDOWN);
+        return;
+    }
+    /* The argument-less ops validate their (empty) arguments too. */
+    if (req->frame.args_len && (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS)) {
+        reply_empty(req, -EPROTO);
         return;
     }
     switch (op) {

@@ -49,6 +49,8 @@ static int make_key(uint8_t *key, size_t *len, const char *path)
     const char *name = bfs_path_split(path, parent);
     if (!name || !*name)
         return -EINVAL; /* the root is implicit, never stored */
+    if (strlen(name) > BFS_NAME_MAX)
+        return -EINVAL; /* would overflow the key (SUBTREE after-paths come from the wire) */
     *len = make_key_h(key, bfs_hash_path(parent), name);
     return 0;
 }

@@ -73,7 +73,7 @@ static void test_structure(void)
     CHECK_EQ_U64(r.nservers, 3);
     CHECK_EQ_U64(r.npoints, 30);
     /* Sorted, each server has exactly `vnodes` points, and every point sits at
-     * xxh64("benchfsd-<s>#<i>") for some i. */
+     * xxh64("<s>-<i>") for some i. */
     unsigned per[3] = {0, 0, 0};
     for (size_t i = 0; i < r.npoints; i++) {
         if (i > 0)
@@ -86,7 +86,7 @@ static void test_structure(void)
         CHECK_EQ_U64(per[s], 10);
         for (uint32_t v = 0; v < 10; v++) {
             char name[64];
-            int n = snprintf(name, sizeof name, "benchfsd-%u#%u", s, v);
+            int n = snprintf(name, sizeof name, "%u-%u", s, v);
             uint64_t h = bfs_hash_bytes(name, (size_t)n);
             int found = 0;
             for (size_t i = 0; i < r.npoints; i++)

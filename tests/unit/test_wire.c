@@ -180,9 +180,15 @@ static void test_frame_rejects(void)
     CHECK_EQ_INT(encode_decode(&f, 0, (size_t)(BFS_MAX_DATA + 1), &g), -EPROTO);
     f = sample_frame(0, UINT64_MAX);
     CHECK_EQ_INT(encode_decode(&f, 0, SIZE_MAX, &g), -EPROTO);
-    /* ...and a data_len whose low 32 bits match must not pass. */
+    /* Lengths that agree only in their low bits must not pass (a decoder comparing narrowed
+     * values would accept these). */
     f = sample_frame(0, (1ull << 32) + 5);
     CHECK_EQ_INT(encode_decode(&f, 0, 5, &g), -EPROTO);
+    f = sample_frame(0, (1ull << 16) + 5);
+    CHECK_EQ_INT(encode_decode(&f, 0, 5, &g), -EPROTO);
+    CHECK_EQ_INT(encode_decode(&f, 0, (1u << 16) + 5, &g), 0);
+    f = sample_frame(0, 5);
+    CHECK_EQ_INT(encode_decode(&f, 0, (1u << 16) + 5, &g), -EPROTO);
 
     /* Unknown opcodes. */
     f = sample_frame(0, 0);
