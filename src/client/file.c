@@ -156,8 +156,19 @@ static int flush_size(benchfs_t *fs, struct bfs_file *f)
     struct bfs_inode out;
     int err = ns_set_size(fs, f->path, f->ino.fileid, f->ino.size, BFS_SIZE_EXTEND, f->mtime_ns,
                           &out);
-    if (err == -ENOENT || err == -ESTALE)
-        err = 0; /* unlinked or replaced while open: nobody can see this size any more */
+    if (err == -ENOENT || err == -ESTALE) {
+        /* Renamed (by another client) or unlinked while open. Chunks are keyed by file id,
+         * so the data is already in the renamed file: find it and publish the size there. */
+        char now_at[BFS_PATH_MAX];
+        err = ns_find_fileid(fs, f->ino.fileid, now_at);
+        if (err == 0) {
+            strcpy(f->path, now_at);
+            err = ns_set_size(fs, f->path, f->ino.fileid, f->ino.size, BFS_SIZE_EXTEND,
+                              f->mtime_ns, &out);
+        }
+        if (err == -ENOENT || err == -ESTALE)
+            err = 0; /* unlinked: nobody can see this size any more */
+    }
     if (!err)
         f->dirty = 0;
     return err;

@@ -136,6 +136,9 @@ int ns_remove_entry(benchfs_t *fs, const char *path, uint32_t kind, uint64_t fil
 int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino, uint32_t flags,
                  int *replaced, struct bfs_inode *old);
 
+/* rename.c: the current path of a file id (a scan of every server; the slow path). */
+int ns_find_fileid(benchfs_t *fs, uint64_t fileid, char *path_out);
+
 /* directory.c */
 typedef int (*list_fn)(void *arg, const benchfs_dirent_t *ent);
 int dir_list(benchfs_t *fs, const char *dir, uint32_t page, list_fn fn, void *arg);

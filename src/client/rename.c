@@ -86,6 +86,26 @@ static int subtree(benchfs_t *fs, const char *dir, struct moved_list *out)
     return 0;
 }
 
+int ns_find_fileid(benchfs_t *fs, uint64_t fileid, char *path_out)
+{
+    /* A full scan of every server: only for the rare case of a file renamed by another
+     * client while this one still had unpublished writes to it. */
+    struct moved_list list = {0};
+    int err = subtree(fs, "/", &list);
+    if (!err) {
+        err = -ENOENT;
+        for (size_t i = 0; i < list.n; i++) {
+            if (list.v[i].ino.fileid == fileid && !S_ISDIR(list.v[i].ino.mode)) {
+                strcpy(path_out, list.v[i].path);
+                err = 0;
+                break;
+            }
+        }
+    }
+    list_free(&list);
+    return err;
+}
+
 /* Shorter paths first, so parents are in place before their children. */
 static int by_depth(const void *a, const void *b)
 {
