@@ -45,7 +45,7 @@ typedef struct benchfs_options {
                                  $BENCHFS_EAGER_THRESHOLD or 32 KiB */
 } benchfs_options_t;
 
-#define BENCHFS_DEFAULT_CHUNK_SIZE (1u << 20)
+#define BENCHFS_DEFAULT_CHUNK_SIZE (4u << 20)
 #define BENCHFS_MIN_CHUNK_SIZE 4096u
 #define BENCHFS_MAX_CHUNK_SIZE (64u << 20)
 

@@ -16,6 +16,7 @@ static void destroy(benchfs_t *fs)
         rpc_disconnect_all(fs);
     if (fs->tp.worker)
         bfs_transport_fini(&fs->tp);
+    free(fs->self_addr); /* after the worker: a HELLO send may have used it until then */
     bfs_ring_free(&fs->ring);
     free(fs->conns);
     free(fs->groups);

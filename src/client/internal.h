@@ -83,6 +83,10 @@ struct benchfs {
     size_t eager_threshold;
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
+    /* HELLO (sent on each new endpoint): our worker address, and the frame header. */
+    uint8_t *self_addr;
+    size_t self_addr_len;
+    uint8_t hello_hdr[BFS_HDR_LEN];
     /* credentials, for permission checks */
     uid_t uid;
     gid_t gid;

@@ -151,6 +151,45 @@ int rpc_setup(benchfs_t *fs)
     return ucp_worker_set_am_recv_handler(fs->tp.worker, &hp) == UCS_OK ? 0 : -EIO;
 }
 
+static void hello_sent(void *request, ucs_status_t status, void *user_data)
+{
+    (void)status; /* a failure shows on the endpoint: its error handler reconnects */
+    (void)user_data;
+    ucp_request_free(request);
+}
+
+/* Introduce ourselves on a new endpoint: the server then replies to everything sent on it
+ * through an endpoint of its own to our worker (see HELLO in proto.h). Fire and forget: UCX
+ * delivers the AMs of one endpoint in order, so the server sees it before any call; its
+ * reply names request id 0, which reply_cb drops. */
+static int send_hello(benchfs_t *fs, ucp_ep_h ep)
+{
+    if (!fs->self_addr) {
+        int err = bfs_transport_address(&fs->tp, &fs->self_addr, &fs->self_addr_len);
+        if (err)
+            return err;
+        struct bfs_frame f = {
+            .magic = BFS_MAGIC,
+            .version = BFS_WIRE_VERSION,
+            .opcode = BFS_OP_HELLO,
+            .reqid = 0,
+            .data_len = fs->self_addr_len,
+        };
+        memcpy(f.key, fs->key, BFS_KEY_LEN);
+        bfs_frame_encode(&f, fs->hello_hdr); /* the same for every endpoint: shared */
+    }
+    ucp_request_param_t p = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_FLAGS,
+        .cb.send = hello_sent,
+        .flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER,
+    };
+    void *r = ucp_am_send_nbx(ep, BFS_AM_REQUEST, fs->hello_hdr, BFS_HDR_LEN, fs->self_addr,
+                              fs->self_addr_len, &p);
+    if (UCS_PTR_IS_ERR(r))
+        return -bfs_ucs_errno(UCS_PTR_STATUS(r));
+    return 0;
+}
+
 int rpc_connect(benchfs_t *fs, uint32_t server)
 {
     struct conn *cn = &fs->conns[server];
@@ -168,6 +207,13 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     cn->addr_hash = bfs_hash_bytes(e.addr, e.addr_len);
     err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, ep_failed, cn, &cn->ep);
     bfs_registry_entry_free(&e);
+    if (!err) {
+        err = send_hello(fs, cn->ep);
+        if (err) {
+            bfs_transport_close_ep(&fs->tp, cn->ep, 1);
+            cn->ep = NULL;
+        }
+    }
     if (err) {
         cn->ep = NULL;
         return bfs_fail(-err, "cannot connect to server %u", server);

@@ -27,6 +27,14 @@
  *  CHUNK_TRUNCATE  u64 fileid, u64 size, u32 chunk_size       -
  *  CHUNK_REMOVE    u64 fileid                                 -
  *  FSYNC           u64 fileid (0: metadata only)              -
+ *  HELLO           -; data: the client's UCX worker address   - (status only; the client
+ *                                                             need not wait for it)
+ *
+ * HELLO is the first frame a client sends on each new endpoint. The server then makes an
+ * endpoint of its own (with error handling) to that worker address and answers every later
+ * request of that connection through it, instead of through the endpoint UCX created for the
+ * client, which UCX destroys under the server's feet when the client dies. Requests on
+ * connections that never said HELLO are still answered through UCX's reply endpoint.
  */
 #ifndef BFS_PROTO_H
 #define BFS_PROTO_H
@@ -53,6 +61,7 @@ enum bfs_op {
     BFS_OP_CHUNK_TRUNCATE,
     BFS_OP_CHUNK_REMOVE,
     BFS_OP_FSYNC,
+    BFS_OP_HELLO,
     BFS_OP__COUNT
 };
 

@@ -505,8 +505,9 @@ void handle_request(struct srv_req *req)
     struct bfs_rbuf r;
     bfs_rb_init(&r, req->args, req->frame.args_len);
     int op = req->frame.opcode;
-    /* Only chunk writes carry a payload; anything else with one is malformed. */
-    if (req->data_len && op != BFS_OP_CHUNK_WRITE) {
+    /* Only chunk writes (and HELLO: an address) carry a payload; anything else with one is
+     * malformed. */
+    if (req->data_len && op != BFS_OP_CHUNK_WRITE && op != BFS_OP_HELLO) {
         req->srv->stats.rejected_frames++;
         reply_empty(req, -EPROTO);
         return;
@@ -538,6 +539,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_TRUNCATE: op_chunk_truncate(req, &r); break;
     case BFS_OP_CHUNK_REMOVE: op_chunk_remove(req, &r); break;
     case BFS_OP_FSYNC: op_fsync(req, &r); break;
+    case BFS_OP_HELLO: server_hello(req); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

@@ -18,9 +18,180 @@
 #include "common/util.h"
 #include "server.h"
 
+/* ---- client connections (see struct srv_conn) ---- */
+
+static unsigned conn_bucket(uintptr_t key)
+{
+    return (unsigned)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 56) % SRV_CONN_BUCKETS;
+}
+
+static struct srv_conn *conn_lookup(struct server *s, ucp_ep_h reply_ep)
+{
+    uintptr_t key = (uintptr_t)reply_ep;
+    for (struct srv_conn *c = s->conn_table[conn_bucket(key)]; c; c = c->hnext)
+        if (c->key == key)
+            return c;
+    return NULL;
+}
+
+/* Unmapped and unreferenced: queue it for closing by the main loop (never close an endpoint
+ * from inside a UCX callback). */
+static void conn_maybe_dead(struct srv_conn *c)
+{
+    if (!c->mapped && c->refs == 0 && !c->zombie) {
+        c->zombie = 1;
+        c->znext = c->srv->conns_dead;
+        c->srv->conns_dead = c;
+    }
+}
+
+static void conn_unmap(struct srv_conn *c)
+{
+    if (c->mapped) {
+        struct srv_conn **pp = &c->srv->conn_table[conn_bucket(c->key)];
+        while (*pp != c)
+            pp = &(*pp)->hnext;
+        *pp = c->hnext;
+        c->hnext = NULL;
+        c->mapped = 0;
+    }
+    conn_maybe_dead(c);
+}
+
+static void conn_fail(struct srv_conn *c)
+{
+    c->failed = 1;
+    conn_unmap(c);
+}
+
+static void conn_put(struct srv_conn *c)
+{
+    c->refs--;
+    conn_maybe_dead(c);
+}
+
+/* UCX error handler of our own endpoint to a client: the client is gone. Replies still to be
+ * sent on this connection are dropped; the endpoint is closed once nothing refers to it. */
+static void conn_failed_cb(void *arg, ucp_ep_h ep, ucs_status_t status)
+{
+    struct srv_conn *c = arg;
+    (void)ep;
+    if (c->failed)
+        return;
+    LOG_INFO("client connection lost: %s", ucs_status_string(status));
+    conn_fail(c);
+}
+
+/* A HELLO arrived on reply_ep: a new connection, mapped under that pointer value (taking the
+ * key over from an older connection whose UCX endpoint had the same address). */
+static struct srv_conn *conn_hello(struct server *s, ucp_ep_h reply_ep)
+{
+    struct srv_conn *old = conn_lookup(s, reply_ep);
+    if (old)
+        conn_unmap(old);
+    struct srv_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->srv = s;
+    c->key = (uintptr_t)reply_ep;
+    unsigned b = conn_bucket(c->key);
+    c->hnext = s->conn_table[b];
+    s->conn_table[b] = c;
+    c->mapped = 1;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    return c;
+}
+
+static void *conn_close_ep(struct srv_conn *c)
+{
+    if (!c->ep)
+        return NULL;
+    ucp_request_param_t p = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+        .flags = UCP_EP_CLOSE_FLAG_FORCE,
+    };
+    void *r = ucp_ep_close_nbx(c->ep, &p);
+    c->ep = NULL;
+    return r != NULL && !UCS_PTR_IS_ERR(r) ? r : NULL;
+}
+
+static void conn_unlink(struct srv_conn *c)
+{
+    struct server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
+
+/* From the main loop: close (forced, without waiting) and free the dead connections. */
+static int reap_conns(struct server *s)
+{
+    int n = 0;
+    while (s->conns_dead) {
+        struct srv_conn *c = s->conns_dead;
+        s->conns_dead = c->znext;
+        conn_unlink(c);
+        void *r = conn_close_ep(c);
+        if (r)
+            ucp_request_free(r); /* UCX releases it when the close completes */
+        free(c);
+        n++;
+    }
+    return n;
+}
+
+void server_conns_close(struct server *s)
+{
+    s->conns_closing = 1;
+    size_t n = 0;
+    for (struct srv_conn *c = s->conns; c; c = c->next)
+        n++;
+    void **reqs = n ? calloc(n, sizeof *reqs) : NULL;
+    size_t k = 0;
+    /* Close every endpoint first (completions may still run and touch the connections)... */
+    for (struct srv_conn *c = s->conns; c; c = c->next) {
+        void *r = conn_close_ep(c);
+        if (r && reqs)
+            reqs[k++] = r;
+        else if (r)
+            ucp_request_free(r);
+    }
+    int64_t deadline = bfs_mono_ms() + 1000;
+    for (;;) {
+        int busy = 0;
+        for (size_t i = 0; i < k; i++)
+            busy |= ucp_request_check_status(reqs[i]) == UCS_INPROGRESS;
+        if (!busy || bfs_mono_ms() > deadline)
+            break;
+        bfs_transport_wait(&s->tp, 10);
+    }
+    for (size_t i = 0; i < k; i++)
+        ucp_request_free(reqs[i]);
+    free(reqs);
+    /* ...then forget them: requests still alive no longer refer to them. */
+    s->conns_gone = 1;
+    while (s->conns) {
+        struct srv_conn *c = s->conns;
+        s->conns = c->next;
+        free(c);
+    }
+    s->conns_dead = NULL;
+    memset(s->conn_table, 0, sizeof s->conn_table);
+}
+
+/* ---- requests ---- */
+
 static void req_free(struct srv_req *req)
 {
     struct server *s = req->srv;
+    if (req->conn && !s->conns_gone)
+        conn_put(req->conn);
     if (req->data_kind == DATA_UCX)
         ucp_am_data_release(s->tp.worker, req->data);
     else if (req->data_kind == DATA_HEAP)
@@ -65,10 +236,9 @@ static void reject(struct server *s, ucp_ep_h ep, const struct bfs_frame *in, in
     server_reply(req, err, NULL, 0, NULL, 0);
 }
 
-static ucs_status_t am_request_cb(void *arg, const void *header, size_t header_length,
-                                  void *data, size_t length, const ucp_am_recv_param_t *param)
+static ucs_status_t am_request(struct server *s, const void *header, size_t header_length,
+                               void *data, size_t length, const ucp_am_recv_param_t *param)
 {
-    struct server *s = arg;
     struct bfs_frame f;
     int has_ep = (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0;
     int err = bfs_frame_decode(header, header_length, length, BFS_OP__COUNT, &f);
@@ -102,6 +272,16 @@ static ucs_status_t am_request_cb(void *arg, const void *header, size_t header_l
     req->reply_ep = param->reply_ep;
     req->t0 = bfs_mono_ns();
     req->dirfd = -1;
+    /* The connection this request came on, if it said HELLO (or says it now). */
+    struct srv_conn *cn = NULL;
+    if (f.opcode != BFS_OP_HELLO)
+        cn = conn_lookup(s, param->reply_ep);
+    else if (f.args_len == 0 && length > 0)
+        cn = conn_hello(s, param->reply_ep);
+    if (cn) {
+        cn->refs++;
+        req->conn = cn;
+    }
     if (f.args_len) {
         req->args = malloc(f.args_len);
         if (!req->args) {
@@ -150,6 +330,18 @@ static ucs_status_t am_request_cb(void *arg, const void *header, size_t header_l
         enqueue(s, req);
     }
     return ret;
+}
+
+static ucs_status_t am_request_cb(void *arg, const void *header, size_t header_length,
+                                  void *data, size_t length, const ucp_am_recv_param_t *param)
+{
+    struct server *s = arg;
+    if (s->conns_closing)
+        return UCS_OK; /* the loop has stopped: nobody would handle it */
+    s->in_am_cb = 1; /* param->reply_ep is valid until we return */
+    ucs_status_t st = am_request(s, header, header_length, data, length, param);
+    s->in_am_cb = 0;
+    return st;
 }
 
 static void reply_sent(void *request, ucs_status_t status, void *user_data)
@@ -203,7 +395,24 @@ void server_reply(struct srv_req *req, int status, const void *args, size_t args
         .flags = data_len >= s->cfg.eager_threshold ? UCP_AM_SEND_FLAG_RNDV
                                                     : UCP_AM_SEND_FLAG_EAGER,
     };
-    void *r = ucp_am_send_nbx(req->reply_ep, BFS_AM_REPLY, req->reply_hdr,
+    ucp_ep_h ep = req->reply_ep;
+    struct srv_conn *cn = req->conn;
+    if (cn && !s->conns_gone) {
+        /* No endpoint of our own when replying to the HELLO, or after it was handled: the
+         * HELLO failed, and the connection with it. */
+        if (!cn->ep && (req->frame.opcode == BFS_OP_HELLO || !s->in_am_cb))
+            conn_fail(cn);
+        if (cn->failed) {
+            LOG_DEBUG("dropping the reply to %s request %llu: its client is gone",
+                      bfs_op_name(req->frame.opcode), (unsigned long long)req->frame.reqid);
+            req_free(req);
+            return;
+        }
+        if (cn->ep)
+            ep = cn->ep;
+        /* else: still inside the AM callback, before the HELLO ran: reply_ep is valid */
+    }
+    void *r = ucp_am_send_nbx(ep, BFS_AM_REPLY, req->reply_hdr,
                               BFS_HDR_LEN + args_len, data, data_len, &p);
     if (r == NULL) {
         req_free(req);
@@ -211,6 +420,24 @@ void server_reply(struct srv_req *req, int status, const void *args, size_t args
         LOG_INFO("reply send failed: %s", ucs_status_string(UCS_PTR_STATUS(r)));
         req_free(req);
     }
+}
+
+void server_hello(struct srv_req *req)
+{
+    struct server *s = req->srv;
+    struct srv_conn *cn = req->conn;
+    if (!cn) { /* arguments or no address (or no memory for the connection) */
+        server_reply(req, req->frame.args_len || !req->data_len ? EPROTO : ENOMEM, NULL, 0,
+                     NULL, 0);
+        return;
+    }
+    int err = bfs_transport_connect(&s->tp, req->data, req->data_len, conn_failed_cb, cn,
+                                    &cn->ep);
+    if (err) {
+        cn->ep = NULL;
+        LOG_WARN("cannot connect back to a client: %s", strerror(-err));
+    }
+    server_reply(req, err ? -err : 0, NULL, 0, NULL, 0); /* dropped if that failed */
 }
 
 struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req)
@@ -330,6 +557,8 @@ int server_loop_run(struct server *s)
             work = 1;
         }
         if (reap_completions(s))
+            work = 1;
+        if (s->conns_dead && reap_conns(s))
             work = 1;
         if (s->sqes_unsubmitted) {
             io_uring_submit(&s->ring);

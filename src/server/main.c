@@ -106,6 +106,7 @@ int main(int argc, char **argv)
         LOG_WARN("syncfs %s: %s", s.cfg.data_dir, strerror(errno));
     if (err)
         LOG_ERR("event loop: %s", strerror(-err));
+    server_conns_close(&s);
     io_uring_queue_exit(&s.ring);
     chunk_store_close(s.chunks);
     meta_close(s.meta);

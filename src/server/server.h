@@ -18,6 +18,28 @@
 #include "stats.h"
 
 struct srv_req;
+struct server;
+
+/* A client connection that introduced itself with HELLO: an endpoint the server made itself
+ * (with error handling) to the client's worker, used for every reply of that connection.
+ * Found by the value of the reply_ep pointer UCX passes with the client's requests (used as
+ * a key only, never dereferenced outside the AM callback). Each request on it holds a
+ * reference; the endpoint is closed from the main loop once it is unmapped (failed, or its
+ * key taken over by a newer HELLO) and no request refers to it any more. */
+struct srv_conn {
+    struct srv_conn *hnext;            /* hash chain, while mapped */
+    struct srv_conn *prev, *next;      /* every live connection */
+    struct srv_conn *znext;            /* the to-close list */
+    struct server *srv;
+    uintptr_t key;                     /* the reply_ep pointer value of the HELLO */
+    ucp_ep_h ep;                       /* NULL until the HELLO is handled */
+    int failed;                        /* UCX reported the endpoint dead: drop its replies */
+    int mapped;                        /* in the hash table */
+    int refs;                          /* requests referring to it */
+    int zombie;                        /* on the to-close list */
+};
+#define SRV_CONN_BUCKETS 256
+
 typedef void (*io_done_fn)(struct srv_req *req, int res);
 
 enum data_kind { DATA_NONE, DATA_UCX, DATA_HEAP };
@@ -29,7 +51,8 @@ struct srv_req {
     struct server *srv;
     struct bfs_frame frame;
     uint8_t *args; /* frame.args_len bytes */
-    ucp_ep_h reply_ep;
+    ucp_ep_h reply_ep;     /* UCX's endpoint: valid only inside the AM callback */
+    struct srv_conn *conn; /* the connection's own endpoint (a reference), or NULL */
     int64_t t0;
 
     /* Request payload: retained UCX data, or our own buffer (copied eager / rendezvous). */
@@ -70,6 +93,13 @@ struct server {
     uint64_t reqs_live; /* requests allocated and not yet freed */
     int stopping;
     uint64_t rng; /* file id generator state */
+    /* Client connections (loop.c). */
+    struct srv_conn *conn_table[SRV_CONN_BUCKETS];
+    struct srv_conn *conns;       /* every live connection */
+    struct srv_conn *conns_dead;  /* unmapped and unreferenced: to close from the loop */
+    int in_am_cb;                 /* inside am_request_cb: the raw reply_ep is valid */
+    int conns_closing;            /* shutting down: accept no more requests */
+    int conns_gone;               /* shut down: connections no longer exist */
 };
 
 /* loop.c */
@@ -81,6 +111,10 @@ struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req);
 /* Send the reply (status: 0 or positive errno) and free the request when it is out. */
 void server_reply(struct srv_req *req, int status, const void *args, size_t args_len,
                   void *data, size_t data_len);
+/* HELLO: connect the request's connection to the worker address in its payload, and reply. */
+void server_hello(struct srv_req *req);
+/* Close every client connection (shutdown, before the worker goes). */
+void server_conns_close(struct server *s);
 
 /* handlers.c */
 void handle_request(struct srv_req *req);
