@@ -62,7 +62,7 @@ struct io_api {
 
 static char *mkpath(const struct io_api *a, char *buf, size_t cap, const char *fmt, int i)
 {
-    char rel[256];
+    char rel[64];
     snprintf(rel, sizeof rel, fmt, i);
     if (a->m == M_BENCHFS)
         snprintf(buf, cap, "%s", rel);
@@ -114,7 +114,7 @@ static int cmp_double(const void *x, const void *y)
 /* Runs one phase for client `rank`; returns 0 or -1. Latencies (µs) go to lat[]. */
 static int client_phase(const struct io_api *a, enum phase ph, int rank, double *lat)
 {
-    char path[1400];
+    char path[1300];
     int shared = ph == P_WRITE_SHARED || ph == P_READ_SHARED;
     int writing = ph == P_WRITE_FPP || ph == P_WRITE_SHARED;
     if (ph <= P_READ_SHARED) {
