@@ -6,6 +6,8 @@
  * spins: bfs_transport_wait sleeps on the worker's event fd. Every call has a deadline; a peer
  * that UCX reports dead fails its calls with EHOSTDOWN and is reconnected on next use. */
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +192,15 @@ static int send_hello(benchfs_t *fs, ucp_ep_h ep)
     return 0;
 }
 
+static int server_process_gone(const struct bfs_registry_entry *e)
+{
+    char host[sizeof e->host];
+    if (e->pid <= 0 || gethostname(host, sizeof host - 1) != 0)
+        return 0;
+    host[sizeof host - 1] = '\0';
+    return strcmp(host, e->host) == 0 && kill(e->pid, 0) != 0 && errno == ESRCH;
+}
+
 int rpc_connect(benchfs_t *fs, uint32_t server)
 {
     struct conn *cn = &fs->conns[server];
@@ -203,7 +214,16 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     int err = bfs_registry_read(fs->registry, server, &e);
     if (err)
         return bfs_fail(EHOSTDOWN, "server %u is not in the registry %s", server, fs->registry);
+    if (server_process_gone(&e)) {
+        /* A server on this host whose process is gone: fail now, not after a timeout. */
+        pid_t pid = e.pid;
+        bfs_registry_entry_free(&e);
+        cn->failed = 1;
+        return bfs_fail(EHOSTDOWN, "server %u (pid %ld on this host) is not running", server,
+                        (long)pid);
+    }
     cn->failed = 0;
+    cn->fail_status = 0;
     cn->addr_hash = bfs_hash_bytes(e.addr, e.addr_len);
     err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, ep_failed, cn, &cn->ep);
     bfs_registry_entry_free(&e);
@@ -305,12 +325,12 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
         if (!dead)
             LOG_WARN("%s to server %u timed out after %d ms", bfs_op_name(c->op), c->server,
                      fs->rpc_timeout_ms);
-        if (!c->send_done || c->recv_pending) {
-            /* UCX still owns our buffers: cancel everything on this endpoint. */
-            cn->failed = 1;
-            if (!cn->fail_status)
-                cn->fail_status = ETIMEDOUT;
-        }
+        /* Whether UCX still owns our buffers (cancel everything on this endpoint) or the
+         * peer silently vanished (shared-memory transports report nothing), the endpoint is
+         * suspect: the next call reconnects from the registry. */
+        cn->failed = 1;
+        if (!cn->fail_status)
+            cn->fail_status = ETIMEDOUT;
     }
     /* Close failed endpoints so UCX completes (with errors) what it still holds. */
     for (uint32_t s = 0; s < fs->nservers; s++) {
@@ -384,7 +404,8 @@ static uint64_t current_incarnation(benchfs_t *fs, uint32_t server, uint64_t *ha
     return hashes[server];
 }
 
-/* Run the calls; then give calls that failed because their server was down (EHOSTDOWN) one
+/* Run the calls; then give calls that failed because their server was down (EHOSTDOWN, or
+ * ETIMEDOUT where the transport cannot report a dead peer) one
  * more try if, meanwhile, the server has restarted (its registry address changed): such a
  * call went to the old incarnation's endpoint (typically a restart this client never saw,
  * detected only when sending), so the new incarnation has never seen it. */
@@ -393,7 +414,8 @@ void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
     run_batch(fs, calls, n);
     size_t nretry = 0;
     for (size_t i = 0; i < n; i++)
-        nretry += calls[i].status == EHOSTDOWN && calls[i].server < fs->nservers;
+        nretry += (calls[i].status == EHOSTDOWN || calls[i].status == ETIMEDOUT) &&
+                  calls[i].server < fs->nservers;
     if (!nretry)
         return;
     uint64_t *hashes = calloc(fs->nservers, sizeof *hashes);
@@ -404,7 +426,7 @@ void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
     int oom = !hashes || !known || !again || !from; /* then no retries: the failures stand */
     for (size_t i = 0; i < n && !oom; i++) {
         struct rpc *c = &calls[i];
-        if (c->status != EHOSTDOWN || c->server >= fs->nservers)
+        if ((c->status != EHOSTDOWN && c->status != ETIMEDOUT) || c->server >= fs->nservers)
             continue;
         uint64_t now_at = current_incarnation(fs, c->server, hashes, known);
         if (!now_at || now_at == c->sent_to)
