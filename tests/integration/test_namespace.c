@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "listing.h"
 
 #define BIG_N 1000
 #define BIG_TOTAL 2600
@@ -65,38 +66,6 @@ static int file_equals(benchfs_t *fs, const char *path, const uint8_t *want, siz
 
 /* ---- listings ---- */
 
-struct name_list {
-    benchfs_dirent_t *v;
-    size_t n, cap;
-};
-
-static int collect_cb(const benchfs_dirent_t *e, void *arg)
-{
-    struct name_list *l = arg;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        benchfs_dirent_t *g = realloc(l->v, cap * sizeof *g);
-        if (!g)
-            return -1;
-        l->v = g;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *e;
-    return 0;
-}
-
-static int list_dir(benchfs_t *fs, const char *path, struct name_list *out)
-{
-    memset(out, 0, sizeof *out);
-    benchfs_dir_t *d = benchfs_opendir(fs, path);
-    if (!d)
-        return -1;
-    const benchfs_dirent_t *e;
-    while ((e = benchfs_readdir(d)) != NULL)
-        collect_cb(e, out);
-    benchfs_closedir(d);
-    return 0;
-}
 
 /* Check that `dir` lists exactly the names in `names` (count k), each once. */
 static void expect_listing(benchfs_t *fs, const char *dir, const char *const *names, size_t k)
