@@ -1,0 +1,11 @@
+# The `benchfs` shell tool: ls/stat/mkdir/rm/mv/cat/df, put/get, and the MPI-parallel
+# stage-in/stage-out. Included from the top CMakeLists after the library targets (MPI found).
+add_executable(benchfs-cli
+  src/tools/benchfs_cli.c src/tools/cli_util.c src/tools/cli_list.c src/tools/cli_ns.c
+  src/tools/cli_fsio.c src/tools/cli_plan.c src/tools/cli_copy.c src/tools/cli_stage.c
+  src/tools/cli_progress.c)
+# The target is benchfs-cli because `benchfs` is the library's; the program is `benchfs`.
+set_target_properties(benchfs-cli PROPERTIES OUTPUT_NAME benchfs)
+target_include_directories(benchfs-cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(benchfs-cli PRIVATE benchfs MPI::MPI_C)
+install(TARGETS benchfs-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
