@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang
       libucx-dev ucx-utils liburing-dev libxxhash-dev liblmdb-dev
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin gnuplot-nox)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
