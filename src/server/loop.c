@@ -196,7 +196,12 @@ static void req_free(struct srv_req *req)
         ucp_am_data_release(s->tp.worker, req->data);
     else if (req->data_kind == DATA_HEAP)
         free(req->data);
-    free(req->io_buf);
+    else if (req->data_kind == DATA_POOL)
+        buf_pool_put(&s->bufs, req->data, req->data_cap);
+    if (req->io_buf_cap)
+        buf_pool_put(&s->bufs, req->io_buf, req->io_buf_cap);
+    else
+        free(req->io_buf);
     free(req->args);
     s->reqs_live--;
     free(req);
@@ -296,12 +301,12 @@ static ucs_status_t am_request(struct server *s, const void *header, size_t head
         enqueue(s, req);
     } else if (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
         /* Rendezvous: pull the payload straight into the buffer the write will use. */
-        if (posix_memalign(&req->data, 4096, length) != 0) {
-            req->data = NULL;
+        req->data = buf_pool_get(&s->bufs, length, &req->data_cap);
+        if (!req->data) {
             server_reply(req, ENOMEM, NULL, 0, NULL, 0);
             return UCS_OK;
         }
-        req->data_kind = DATA_HEAP;
+        req->data_kind = DATA_POOL;
         ucp_request_param_t rp = {
             .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
             .cb.recv_am = rndv_recv_done,

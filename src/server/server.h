@@ -10,6 +10,7 @@
 #include <liburing.h>
 #include <stdint.h>
 
+#include "buf_pool.h"
 #include "chunk_store.h"
 #include "common/proto.h"
 #include "config.h"
@@ -42,7 +43,7 @@ struct srv_conn {
 
 typedef void (*io_done_fn)(struct srv_req *req, int res);
 
-enum data_kind { DATA_NONE, DATA_UCX, DATA_HEAP };
+enum data_kind { DATA_NONE, DATA_UCX, DATA_HEAP, DATA_POOL };
 
 #define REPLY_ARGS_MAX 128
 
@@ -57,7 +58,7 @@ struct srv_req {
 
     /* Request payload: retained UCX data, or our own buffer (copied eager / rendezvous). */
     void *data;
-    size_t data_len;
+    size_t data_len, data_cap; /* data_cap: the pool buffer's capacity (DATA_POOL) */
     enum data_kind data_kind;
     int recv_status; /* errno if the rendezvous receive failed */
 
@@ -68,6 +69,7 @@ struct srv_req {
     size_t ncfs;
     int dirfd;
     char *io_buf;
+    size_t io_buf_cap; /* non-zero: io_buf is from the buffer pool */
     uint64_t io_off;
     size_t io_len, io_done_bytes;
     int pending, first_err;
@@ -87,6 +89,7 @@ struct server {
     struct meta_store *meta;
     struct chunk_store *chunks;
     struct server_stats stats;
+    struct buf_pool bufs; /* chunk payload buffers, reused (buf_pool.h says why) */
     uint8_t key[BFS_KEY_LEN];
     struct srv_req *ready_head, *ready_tail;
     unsigned sqes_unsubmitted, io_inflight;
