@@ -34,6 +34,7 @@ struct srv_conn {
     struct server *srv;
     uintptr_t key;                     /* the reply_ep pointer value of the HELLO */
     ucp_ep_h ep;                       /* NULL until the HELLO is handled */
+    pid_t pid;                         /* a client on this host: its pid, watched (else 0) */
     int failed;                        /* UCX reported the endpoint dead: drop its replies */
     int mapped;                        /* in the hash table */
     int refs;                          /* requests referring to it */
@@ -103,6 +104,9 @@ struct server {
     int in_am_cb;                 /* inside am_request_cb: the raw reply_ep is valid */
     int conns_closing;            /* shutting down: accept no more requests */
     int conns_gone;               /* shut down: connections no longer exist */
+    unsigned nlocal_conns;        /* connections to clients on this host (pid-watched) */
+    int64_t next_alive_check_ms;  /* when to look at their pids again */
+    char host[64];                /* gethostname(): tells local clients from remote ones */
 };
 
 /* loop.c */
