@@ -29,7 +29,10 @@
 
 struct conn {
     ucp_ep_h ep;
-    int failed;      /* UCX reported the peer dead; reconnect before the next use */
+    int local;       /* the server runs on this host: shared-memory endpoint, liveness by pid */
+    pid_t pid;       /* its process (local servers) */
+    int64_t alive_check_ms; /* when to look at the pid again */
+    int failed;      /* the peer is dead (UCX said so, or its pid is gone); reconnect */
     int fail_status; /* errno to report for calls that were in flight */
     uint64_t addr_hash; /* hash of the registry address ep was made for (one incarnation) */
 };
@@ -54,7 +57,7 @@ struct rpc {
     int rdata_owned;
     /* internal */
     uint64_t reqid;
-    uint8_t *hdr;
+    struct rpc_ticket *sticket, *rticket; /* what UCX's send / receive callbacks point at */
     int started, send_done, reply_done, recv_pending;
     int64_t deadline_ms;
     uint64_t sent_to; /* conn addr_hash when started: was it the server's current incarnation? */
@@ -86,7 +89,8 @@ struct benchfs {
     /* HELLO (sent on each new endpoint): our worker address, and the frame header. */
     uint8_t *self_addr;
     size_t self_addr_len;
-    uint8_t hello_hdr[BFS_HDR_LEN];
+    uint8_t hello_hdr[BFS_HDR_LEN + 4 + 4 + 2 + 64]; /* header + u32 pid, uid + str host */
+    size_t hello_len;
     /* credentials, for permission checks */
     uid_t uid;
     gid_t gid;

@@ -4,9 +4,14 @@
  * rendezvous above). Replies arrive in reply_cb, are matched by request id, and their payload
  * is received straight into the caller's buffer (for reads: the user's buffer). Waiting never
  * spins: bfs_transport_wait sleeps on the worker's event fd. Every call has a deadline; a peer
- * that UCX reports dead fails its calls with EHOSTDOWN and is reconnected on next use. */
+ * that is dead fails its calls with EHOSTDOWN and is reconnected on next use. A server on
+ * this host is reached over shared memory and CMA (an endpoint without UCX peer-failure
+ * handling, which would force TCP loopback): its death shows as its pid being gone, checked
+ * while calls wait; a remote server's death is reported by UCX. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,18 @@
 #include "common/util.h"
 #include "internal.h"
 #include "net/registry.h"
+
+/* What UCX's completion callbacks point at, instead of the call itself. A call given up at
+ * its deadline while UCX still holds its request (a hung server on a shared-memory endpoint,
+ * which cannot be force-closed safely while the server lives) detaches from its tickets; the
+ * late callback then only frees the ticket, and the reply buffer it was left with. */
+struct rpc_ticket {
+    struct rpc *call; /* NULL once the call was abandoned */
+    void *orphan;     /* an abandoned reply buffer UCX may still fill: freed with the ticket */
+    uint8_t hdr[];    /* send tickets: the frame header and arguments UCX sends from */
+};
+
+#define ALIVE_CHECK_MS 100 /* how often a waiting call looks at a local server's pid */
 
 static struct rpc **slot(benchfs_t *fs, uint64_t reqid)
 {
@@ -43,12 +60,18 @@ static struct rpc *table_take(benchfs_t *fs, uint64_t reqid)
 
 static void recv_done(void *request, ucs_status_t status, size_t length, void *user_data)
 {
-    struct rpc *c = user_data;
-    if (status != UCS_OK && !c->status)
-        c->status = bfs_ucs_errno(status);
-    c->rdata_len = length;
-    c->recv_pending = 0;
-    c->reply_done = 1;
+    struct rpc_ticket *t = user_data;
+    struct rpc *c = t->call;
+    if (c) {
+        if (status != UCS_OK && !c->status)
+            c->status = bfs_ucs_errno(status);
+        c->rdata_len = length;
+        c->recv_pending = 0;
+        c->reply_done = 1;
+        c->rticket = NULL;
+    }
+    free(t->orphan);
+    free(t);
     ucp_request_free(request);
 }
 
@@ -97,20 +120,27 @@ static ucs_status_t reply_cb(void *arg, const void *header, size_t header_length
     }
     c->rdata_len = length;
     if (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
+        struct rpc_ticket *t = calloc(1, sizeof *t);
+        if (!t) {
+            c->status = ENOMEM;
+            c->reply_done = 1;
+            return UCS_OK;
+        }
+        t->call = c;
         ucp_request_param_t p = {
             .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
             .cb.recv_am = recv_done,
-            .user_data = c,
+            .user_data = t,
         };
-        c->recv_pending = 1;
         void *r = ucp_am_recv_data_nbx(fs->tp.worker, data, dst, length, &p);
-        if (r == NULL) {
-            c->recv_pending = 0;
+        if (r == NULL || UCS_PTR_IS_ERR(r)) { /* done (or failed) at once: no callback */
+            if (r != NULL)
+                c->status = bfs_ucs_errno(UCS_PTR_STATUS(r));
             c->reply_done = 1;
-        } else if (UCS_PTR_IS_ERR(r)) {
-            c->recv_pending = 0;
-            c->status = bfs_ucs_errno(UCS_PTR_STATUS(r));
-            c->reply_done = 1;
+            free(t);
+        } else {
+            c->recv_pending = 1;
+            c->rticket = t;
         }
     } else {
         memcpy(dst, data, length);
@@ -121,14 +151,39 @@ static ucs_status_t reply_cb(void *arg, const void *header, size_t header_length
 
 static void send_done(void *request, ucs_status_t status, void *user_data)
 {
-    struct rpc *c = user_data;
-    if (status != UCS_OK) {
-        if (!c->status)
-            c->status = bfs_ucs_errno(status);
-        c->reply_done = 1; /* no reply will come */
+    struct rpc_ticket *t = user_data;
+    struct rpc *c = t->call;
+    if (c) {
+        if (status != UCS_OK) {
+            if (!c->status)
+                c->status = bfs_ucs_errno(status);
+            c->reply_done = 1; /* no reply will come */
+        }
+        c->send_done = 1;
+        c->sticket = NULL;
     }
-    c->send_done = 1;
+    free(t);
     ucp_request_free(request);
+}
+
+/* Give a call up: it no longer waits for UCX, whose callbacks find detached tickets. */
+static void abandon(struct rpc *c)
+{
+    if (c->sticket) {
+        c->sticket->call = NULL;
+        c->sticket = NULL;
+    }
+    if (c->rticket) {
+        c->rticket->call = NULL;
+        if (c->rdata_owned) { /* UCX may still write there: the ticket frees it */
+            c->rticket->orphan = c->rdata;
+            c->rdata = NULL;
+            c->rdata_owned = 0;
+        }
+        c->rticket = NULL;
+    }
+    c->send_done = c->reply_done = 1;
+    c->recv_pending = 0;
 }
 
 static void ep_failed(void *arg, ucp_ep_h ep, ucs_status_t status)
@@ -170,35 +225,51 @@ static int send_hello(benchfs_t *fs, ucp_ep_h ep)
         int err = bfs_transport_address(&fs->tp, &fs->self_addr, &fs->self_addr_len);
         if (err)
             return err;
+        /* Our pid and host: a server on the same host answers over shared memory and
+         * watches the pid to notice our death (see rpc.c's header). */
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        struct bfs_wbuf w;
+        bfs_wb_init(&w, fs->hello_hdr + BFS_HDR_LEN, sizeof fs->hello_hdr - BFS_HDR_LEN);
+        bfs_wb_u32(&w, (uint32_t)getpid());
+        bfs_wb_u32(&w, (uint32_t)geteuid());
+        bfs_wb_str(&w, host);
         struct bfs_frame f = {
             .magic = BFS_MAGIC,
             .version = BFS_WIRE_VERSION,
             .opcode = BFS_OP_HELLO,
             .reqid = 0,
+            .args_len = (uint32_t)w.len,
             .data_len = fs->self_addr_len,
         };
         memcpy(f.key, fs->key, BFS_KEY_LEN);
         bfs_frame_encode(&f, fs->hello_hdr); /* the same for every endpoint: shared */
+        fs->hello_len = BFS_HDR_LEN + w.len;
     }
     ucp_request_param_t p = {
         .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_FLAGS,
         .cb.send = hello_sent,
         .flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER,
     };
-    void *r = ucp_am_send_nbx(ep, BFS_AM_REQUEST, fs->hello_hdr, BFS_HDR_LEN, fs->self_addr,
+    void *r = ucp_am_send_nbx(ep, BFS_AM_REQUEST, fs->hello_hdr, fs->hello_len, fs->self_addr,
                               fs->self_addr_len, &p);
     if (UCS_PTR_IS_ERR(r))
         return -bfs_ucs_errno(UCS_PTR_STATUS(r));
     return 0;
 }
 
-static int server_process_gone(const struct bfs_registry_entry *e)
+/* Shared memory and CMA need the server on this host and running as our user: another
+ * user's shared-memory segments cannot be attached, nor its memory read with CMA. The
+ * server's user is the owner of its registry entry (it wrote the file). */
+static int local_peer(benchfs_t *fs, uint32_t server, const struct bfs_registry_entry *e)
 {
-    char host[sizeof e->host];
+    char host[sizeof e->host], path[BFS_PATH_MAX + 32];
     if (e->pid <= 0 || gethostname(host, sizeof host - 1) != 0)
         return 0;
     host[sizeof host - 1] = '\0';
-    return strcmp(host, e->host) == 0 && kill(e->pid, 0) != 0 && errno == ESRCH;
+    snprintf(path, sizeof path, "%s/server.%u", fs->registry, server);
+    struct stat st;
+    return strcmp(host, e->host) == 0 && stat(path, &st) == 0 && st.st_uid == geteuid();
 }
 
 int rpc_connect(benchfs_t *fs, uint32_t server)
@@ -214,7 +285,10 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     int err = bfs_registry_read(fs->registry, server, &e);
     if (err)
         return bfs_fail(EHOSTDOWN, "server %u is not in the registry %s", server, fs->registry);
-    if (server_process_gone(&e)) {
+    cn->local = local_peer(fs, server, &e);
+    cn->pid = cn->local ? e.pid : 0;
+    cn->alive_check_ms = bfs_mono_ms() + ALIVE_CHECK_MS;
+    if (cn->local && bfs_process_gone(e.pid)) {
         /* A server on this host whose process is gone: fail now, not after a timeout. */
         pid_t pid = e.pid;
         bfs_registry_entry_free(&e);
@@ -225,7 +299,7 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     cn->failed = 0;
     cn->fail_status = 0;
     cn->addr_hash = bfs_hash_bytes(e.addr, e.addr_len);
-    err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, ep_failed, cn, &cn->ep);
+    err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, !cn->local, ep_failed, cn, &cn->ep);
     bfs_registry_entry_free(&e);
     if (!err) {
         err = send_hello(fs, cn->ep);
@@ -255,6 +329,7 @@ static void start(benchfs_t *fs, struct rpc *c)
     c->started = 1;
     c->status = 0;
     c->send_done = c->reply_done = c->recv_pending = 0;
+    c->sticket = c->rticket = NULL;
     c->rdata = NULL;
     c->rdata_owned = 0;
     c->rdata_len = c->rargs_len = 0;
@@ -266,8 +341,8 @@ static void start(benchfs_t *fs, struct rpc *c)
         return;
     }
     c->sent_to = fs->conns[c->server].addr_hash;
-    c->hdr = malloc(BFS_HDR_LEN + c->args_len);
-    if (!c->hdr) {
+    struct rpc_ticket *t = malloc(sizeof *t + BFS_HDR_LEN + c->args_len);
+    if (!t) {
         c->status = ENOMEM;
         c->send_done = c->reply_done = 1;
         return;
@@ -282,31 +357,50 @@ static void start(benchfs_t *fs, struct rpc *c)
         .data_len = c->data_len,
     };
     memcpy(f.key, fs->key, BFS_KEY_LEN);
-    bfs_frame_encode(&f, c->hdr);
+    t->call = c;
+    t->orphan = NULL;
+    bfs_frame_encode(&f, t->hdr);
     if (c->args_len)
-        memcpy(c->hdr + BFS_HDR_LEN, c->args, c->args_len);
+        memcpy(t->hdr + BFS_HDR_LEN, c->args, c->args_len);
     table_add(fs, c);
     ucp_request_param_t p = {
         .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
                         UCP_OP_ATTR_FIELD_FLAGS,
         .cb.send = send_done,
-        .user_data = c,
+        .user_data = t,
         .flags = UCP_AM_SEND_FLAG_REPLY |
                  (c->data_len >= fs->eager_threshold ? UCP_AM_SEND_FLAG_RNDV
                                                      : UCP_AM_SEND_FLAG_EAGER),
     };
-    void *r = ucp_am_send_nbx(fs->conns[c->server].ep, BFS_AM_REQUEST, c->hdr,
+    void *r = ucp_am_send_nbx(fs->conns[c->server].ep, BFS_AM_REQUEST, t->hdr,
                               BFS_HDR_LEN + c->args_len, c->data, c->data_len, &p);
     if (r == NULL) {
         c->send_done = 1;
+        free(t);
     } else if (UCS_PTR_IS_ERR(r)) {
         table_take(fs, c->reqid);
         c->status = bfs_ucs_errno(UCS_PTR_STATUS(r));
         c->send_done = c->reply_done = 1;
+        free(t);
+    } else {
+        c->sticket = t;
     }
 }
 
 static int finished(const struct rpc *c) { return c->send_done && c->reply_done && !c->recv_pending; }
+
+/* Is a local server's process gone? Looked at no more often than every ALIVE_CHECK_MS. */
+static void check_alive(struct conn *cn, uint32_t server, int64_t now)
+{
+    if (!cn->local || cn->failed || now < cn->alive_check_ms)
+        return;
+    cn->alive_check_ms = now + ALIVE_CHECK_MS;
+    if (bfs_process_gone(cn->pid)) {
+        LOG_INFO("server %u (pid %ld on this host) is gone", server, (long)cn->pid);
+        cn->failed = 1;
+        cn->fail_status = EHOSTDOWN;
+    }
+}
 
 /* Fail what cannot complete any more: calls past their deadline and calls to dead peers. */
 static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
@@ -316,38 +410,37 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
         if (!c->started || c->reply_done)
             continue;
         struct conn *cn = &fs->conns[c->server];
+        check_alive(cn, c->server, now);
         int dead = cn->failed;
         if (!dead && now < c->deadline_ms)
             continue;
         table_take(fs, c->reqid);
         c->status = dead ? (cn->fail_status ? cn->fail_status : EHOSTDOWN) : ETIMEDOUT;
-        c->reply_done = 1;
-        if (!dead)
-            LOG_WARN("%s to server %u timed out after %d ms", bfs_op_name(c->op), c->server,
-                     fs->rpc_timeout_ms);
-        /* Whether UCX still owns our buffers (cancel everything on this endpoint) or the
-         * peer silently vanished (shared-memory transports report nothing), the endpoint is
-         * suspect: the next call reconnects from the registry. */
-        cn->failed = 1;
-        if (!cn->fail_status)
+        abandon(c);
+        if (dead)
+            continue;
+        LOG_WARN("%s to server %u timed out after %d ms", bfs_op_name(c->op), c->server,
+                 fs->rpc_timeout_ms);
+        /* A remote peer that does not answer is suspect: the endpoint is closed (cancelling
+         * what UCX still holds) and the next call reconnects from the registry. A local
+         * server whose process lives is only slow or stopped: its shared-memory endpoint
+         * stays (it cannot be force-closed under a live peer), and its late replies are
+         * dropped by request id. */
+        if (!cn->local) {
+            cn->failed = 1;
             cn->fail_status = ETIMEDOUT;
+        }
     }
-    /* Close failed endpoints so UCX completes (with errors) what it still holds. */
+    /* Close failed endpoints now, so UCX completes (with errors) what it still holds. */
     for (uint32_t s = 0; s < fs->nservers; s++) {
         struct conn *cn = &fs->conns[s];
-        if (cn->failed && cn->ep) {
-            int busy = 0;
-            for (size_t i = 0; i < n; i++)
-                if (calls[i].started && calls[i].server == s && !finished(&calls[i]))
-                    busy = 1;
-            if (busy) {
+        if (!cn->failed || !cn->ep)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (calls[i].started && calls[i].server == s) {
                 bfs_transport_close_ep(&fs->tp, cn->ep, 1);
                 cn->ep = NULL;
-                for (size_t i = 0; i < n; i++)
-                    if (calls[i].started && calls[i].server == s) {
-                        calls[i].send_done = 1; /* force close completed or dropped them */
-                        calls[i].recv_pending = 0;
-                    }
+                break;
             }
         }
     }
@@ -371,10 +464,6 @@ static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
         for (size_t i = 0; i < next; i++) {
             if (finished(&calls[i])) {
                 d++;
-                if (calls[i].hdr) {
-                    free(calls[i].hdr);
-                    calls[i].hdr = NULL;
-                }
             } else if (calls[i].deadline_ms < soonest) {
                 soonest = calls[i].deadline_ms;
             }
@@ -383,7 +472,8 @@ static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
         done = d;
         if (done < next) {
             int64_t wait = soonest - now;
-            bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (wait > 1000 ? 1000 : (int)wait));
+            /* Wake at least every ALIVE_CHECK_MS: a local server's death shows only so. */
+            bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (wait > ALIVE_CHECK_MS ? ALIVE_CHECK_MS : (int)wait));
         }
     }
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,23 +94,33 @@ int bfs_transport_address(struct bfs_transport *t, uint8_t **addr, size_t *len)
 }
 
 int bfs_transport_connect(struct bfs_transport *t, const uint8_t *addr, size_t len,
-                          ucp_err_handler_cb_t cb, void *arg, ucp_ep_h *ep)
+                          int peer_failures, ucp_err_handler_cb_t cb, void *arg, ucp_ep_h *ep)
 {
     (void)len;
     ucp_ep_params_t ep_params = {
-        .field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
-                      UCP_EP_PARAM_FIELD_ERR_HANDLER,
+        .field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE,
         .address = (const ucp_address_t *)addr,
-        /* PEER mode lets UCX tell us a server died instead of leaving requests hanging. */
-        .err_mode = UCP_ERR_HANDLING_MODE_PEER,
-        .err_handler = {.cb = cb, .arg = arg},
+        /* PEER mode lets UCX tell us a peer died instead of leaving requests hanging, but UCX
+         * 1.13 then refuses its shared-memory transports (no peer-failure support in
+         * sysv/posix/cma) and runs even same-host traffic over TCP loopback. NONE keeps
+         * shared memory and CMA; the caller then watches the peer's pid itself. */
+        .err_mode = peer_failures ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE,
     };
+    if (peer_failures) {
+        ep_params.field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLER;
+        ep_params.err_handler = (ucp_err_handler_t){.cb = cb, .arg = arg};
+    }
     ucs_status_t st = ucp_ep_create(t->worker, &ep_params, ep);
     if (st != UCS_OK) {
         LOG_WARN("ucp_ep_create: %s", ucs_status_string(st));
         return -bfs_ucs_errno(st);
     }
     return 0;
+}
+
+int bfs_process_gone(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 void bfs_transport_close_ep(struct bfs_transport *t, ucp_ep_h ep, int force)

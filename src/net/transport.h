@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <ucp/api/ucp.h>
 
 struct bfs_transport {
@@ -17,9 +18,13 @@ int bfs_transport_init(struct bfs_transport *t);
 void bfs_transport_fini(struct bfs_transport *t);
 /* The worker address in a malloc'd buffer, for the registry. */
 int bfs_transport_address(struct bfs_transport *t, uint8_t **addr, size_t *len);
-/* Connect to a peer worker; peer failures are reported to `cb(arg, ep, status)`. */
+/* Connect to a peer worker. With peer_failures, UCX watches the peer and reports its failure
+ * to `cb(arg, ep, status)` (network transports only); without, the endpoint may use shared
+ * memory and CMA, and the caller must detect a dead peer itself (same host: its pid). */
 int bfs_transport_connect(struct bfs_transport *t, const uint8_t *addr, size_t len,
-                          ucp_err_handler_cb_t cb, void *arg, ucp_ep_h *ep);
+                          int peer_failures, ucp_err_handler_cb_t cb, void *arg, ucp_ep_h *ep);
+/* Is the process `pid` on this host gone? (kill(pid, 0) says ESRCH.) */
+int bfs_process_gone(pid_t pid);
 /* Close an endpoint, flushing it (or cancelling everything with `force`), bounded by 2 s. */
 void bfs_transport_close_ep(struct bfs_transport *t, ucp_ep_h ep, int force);
 /* Progress until idle, then sleep on the wake-up fd for at most timeout_ms (-1: forever).

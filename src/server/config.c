@@ -39,6 +39,8 @@ static const struct opt_def OPTS[] = {
      "io_uring submission queue entries"},
     {"max-open-chunks", "BENCHFS_MAX_OPEN_CHUNKS", OPT_U32, OFF(max_open_chunks), "512",
      "chunk files kept open in the descriptor cache"},
+    {"buffer-cache", "BENCHFS_BUFFER_CACHE", OPT_SIZE, OFF(buffer_cache), "256M",
+     "idle chunk I/O buffers kept mapped for reuse (first use of a buffer page-faults)"},
     {"busy-poll", "BENCHFS_BUSY_POLL", OPT_BOOL, OFF(busy_poll), "0",
      "poll instead of sleeping when idle (only on a dedicated core)"},
     {"log-level", "BENCHFS_LOG", OPT_LEVEL, OFF(log_level), "warn",

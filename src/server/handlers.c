@@ -371,8 +371,7 @@ static void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r)
             return;
         }
     }
-    if (!err && posix_memalign((void **)&req->io_buf, 4096, len) != 0) {
-        req->io_buf = NULL;
+    if (!err && !(req->io_buf = buf_pool_get(&s->bufs, len, &req->io_buf_cap))) {
         chunk_put(s->chunks, req->cf);
         err = -ENOMEM;
     }

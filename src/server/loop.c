@@ -137,6 +137,8 @@ static int reap_conns(struct server *s)
         struct srv_conn *c = s->conns_dead;
         s->conns_dead = c->znext;
         conn_unlink(c);
+        if (c->pid)
+            s->nlocal_conns--;
         void *r = conn_close_ep(c);
         if (r)
             ucp_request_free(r); /* UCX releases it when the close completes */
@@ -144,6 +146,28 @@ static int reap_conns(struct server *s)
         n++;
     }
     return n;
+}
+
+#define ALIVE_CHECK_MS 500 /* how often the pids of local clients are looked at */
+
+/* Clients on this host talk over shared memory, where UCX reports no failures: a client
+ * whose process is gone has its endpoint force-closed here (safe, the peer is dead), which
+ * completes the replies UCX still held for it, and with them their buffers. */
+static void watch_local_clients(struct server *s)
+{
+    int64_t now = bfs_mono_ms();
+    if (!s->nlocal_conns || now < s->next_alive_check_ms)
+        return;
+    s->next_alive_check_ms = now + ALIVE_CHECK_MS;
+    for (struct srv_conn *c = s->conns; c; c = c->next) {
+        if (!c->pid || c->failed || !bfs_process_gone(c->pid))
+            continue;
+        LOG_INFO("client pid %ld is gone: closing its connection", (long)c->pid);
+        void *r = conn_close_ep(c);
+        if (r)
+            ucp_request_free(r);
+        conn_fail(c);
+    }
 }
 
 void server_conns_close(struct server *s)
@@ -196,7 +220,12 @@ static void req_free(struct srv_req *req)
         ucp_am_data_release(s->tp.worker, req->data);
     else if (req->data_kind == DATA_HEAP)
         free(req->data);
-    free(req->io_buf);
+    else if (req->data_kind == DATA_POOL)
+        buf_pool_put(&s->bufs, req->data, req->data_cap);
+    if (req->io_buf_cap)
+        buf_pool_put(&s->bufs, req->io_buf, req->io_buf_cap);
+    else
+        free(req->io_buf);
     free(req->args);
     s->reqs_live--;
     free(req);
@@ -234,6 +263,23 @@ static void reject(struct server *s, ucp_ep_h ep, const struct bfs_frame *in, in
     req->reply_ep = ep;
     req->t0 = bfs_mono_ns();
     server_reply(req, err, NULL, 0, NULL, 0);
+}
+
+/* HELLO's arguments: none (a client that says nothing of itself: watched by UCX), or the
+ * client's pid, user id and host name. Returns the pid of a client on this host running as
+ * our user (shared memory and CMA need both), 0 for any other, -1 for malformed arguments. */
+static long hello_local_pid(const struct server *s, const void *args, size_t args_len)
+{
+    if (args_len == 0)
+        return 0;
+    struct bfs_rbuf r;
+    char host[sizeof s->host];
+    bfs_rb_init(&r, args, args_len);
+    uint32_t pid = bfs_rb_u32(&r), uid = bfs_rb_u32(&r);
+    bfs_rb_str(&r, host, sizeof host);
+    if (!bfs_rb_done(&r) || pid == 0 || pid > INT32_MAX)
+        return -1;
+    return strcmp(host, s->host) == 0 && uid == (uint32_t)geteuid() ? (long)pid : 0;
 }
 
 static ucs_status_t am_request(struct server *s, const void *header, size_t header_length,
@@ -276,7 +322,8 @@ static ucs_status_t am_request(struct server *s, const void *header, size_t head
     struct srv_conn *cn = NULL;
     if (f.opcode != BFS_OP_HELLO)
         cn = conn_lookup(s, param->reply_ep);
-    else if (f.args_len == 0 && length > 0)
+    else if (length > 0 && hello_local_pid(s, (const uint8_t *)header + BFS_HDR_LEN,
+                                           f.args_len) >= 0)
         cn = conn_hello(s, param->reply_ep);
     if (cn) {
         cn->refs++;
@@ -296,12 +343,12 @@ static ucs_status_t am_request(struct server *s, const void *header, size_t head
         enqueue(s, req);
     } else if (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
         /* Rendezvous: pull the payload straight into the buffer the write will use. */
-        if (posix_memalign(&req->data, 4096, length) != 0) {
-            req->data = NULL;
+        req->data = buf_pool_get(&s->bufs, length, &req->data_cap);
+        if (!req->data) {
             server_reply(req, ENOMEM, NULL, 0, NULL, 0);
             return UCS_OK;
         }
-        req->data_kind = DATA_HEAP;
+        req->data_kind = DATA_POOL;
         ucp_request_param_t rp = {
             .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
             .cb.recv_am = rndv_recv_done,
@@ -426,13 +473,21 @@ void server_hello(struct srv_req *req)
 {
     struct server *s = req->srv;
     struct srv_conn *cn = req->conn;
-    if (!cn) { /* arguments or no address (or no memory for the connection) */
-        server_reply(req, req->frame.args_len || !req->data_len ? EPROTO : ENOMEM, NULL, 0,
-                     NULL, 0);
+    long pid = cn ? hello_local_pid(s, req->args, req->frame.args_len) : 0;
+    if (!cn) { /* bad arguments or no address (or no memory for the connection) */
+        int bad = !req->data_len ||
+                  hello_local_pid(s, req->args, req->frame.args_len) < 0;
+        server_reply(req, bad ? EPROTO : ENOMEM, NULL, 0, NULL, 0);
         return;
     }
-    int err = bfs_transport_connect(&s->tp, req->data, req->data_len, conn_failed_cb, cn,
-                                    &cn->ep);
+    /* A client on this host gets a shared-memory endpoint, and is watched by its pid
+     * (UCX cannot watch such an endpoint); any other gets UCX's peer-failure handling. */
+    if (pid > 0) {
+        cn->pid = (pid_t)pid;
+        s->nlocal_conns++;
+    }
+    int err = bfs_transport_connect(&s->tp, req->data, req->data_len, pid == 0, conn_failed_cb,
+                                    cn, &cn->ep);
     if (err) {
         cn->ep = NULL;
         LOG_WARN("cannot connect back to a client: %s", strerror(-err));
@@ -543,6 +598,7 @@ int server_loop_run(struct server *s)
     int err = setup_epoll(s);
     if (err)
         return err;
+    gethostname(s->host, sizeof s->host - 1);
     int64_t stop_deadline = 0;
     for (;;) {
         int work = 0;
@@ -558,6 +614,7 @@ int server_loop_run(struct server *s)
         }
         if (reap_completions(s))
             work = 1;
+        watch_local_clients(s);
         if (s->conns_dead && reap_conns(s))
             work = 1;
         if (s->sqes_unsubmitted) {
@@ -579,7 +636,8 @@ int server_loop_run(struct server *s)
         if (io_uring_cq_ready(&s->ring))
             continue;
         struct epoll_event evs[4];
-        int n = epoll_wait(s->epfd, evs, 4, s->stopping ? 10 : -1);
+        int n = epoll_wait(s->epfd, evs, 4,
+                           s->stopping ? 10 : (s->nlocal_conns ? ALIVE_CHECK_MS : -1));
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == s->ring_efd) {
                 drain_fd(s->ring_efd);

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
         err = chunk_store_open(&s.chunks, s.cfg.data_dir, s.cfg.capacity, s.cfg.max_open_chunks);
     if (!err)
         err = server_ring_init(&s);
+    buf_pool_init(&s.bufs, s.cfg.buffer_cache);
     if (!err)
         err = bfs_transport_init(&s.tp);
     if (!err)
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
         LOG_ERR("event loop: %s", strerror(-err));
     server_conns_close(&s);
     io_uring_queue_exit(&s.ring);
+    buf_pool_fini(&s.bufs);
     chunk_store_close(s.chunks);
     meta_close(s.meta);
     bfs_transport_fini(&s.tp);

@@ -10,6 +10,7 @@
 #include <liburing.h>
 #include <stdint.h>
 
+#include "buf_pool.h"
 #include "chunk_store.h"
 #include "common/proto.h"
 #include "config.h"
@@ -33,6 +34,7 @@ struct srv_conn {
     struct server *srv;
     uintptr_t key;                     /* the reply_ep pointer value of the HELLO */
     ucp_ep_h ep;                       /* NULL until the HELLO is handled */
+    pid_t pid;                         /* a client on this host: its pid, watched (else 0) */
     int failed;                        /* UCX reported the endpoint dead: drop its replies */
     int mapped;                        /* in the hash table */
     int refs;                          /* requests referring to it */
@@ -42,7 +44,7 @@ struct srv_conn {
 
 typedef void (*io_done_fn)(struct srv_req *req, int res);
 
-enum data_kind { DATA_NONE, DATA_UCX, DATA_HEAP };
+enum data_kind { DATA_NONE, DATA_UCX, DATA_HEAP, DATA_POOL };
 
 #define REPLY_ARGS_MAX 128
 
@@ -57,7 +59,7 @@ struct srv_req {
 
     /* Request payload: retained UCX data, or our own buffer (copied eager / rendezvous). */
     void *data;
-    size_t data_len;
+    size_t data_len, data_cap; /* data_cap: the pool buffer's capacity (DATA_POOL) */
     enum data_kind data_kind;
     int recv_status; /* errno if the rendezvous receive failed */
 
@@ -68,6 +70,7 @@ struct srv_req {
     size_t ncfs;
     int dirfd;
     char *io_buf;
+    size_t io_buf_cap; /* non-zero: io_buf is from the buffer pool */
     uint64_t io_off;
     size_t io_len, io_done_bytes;
     int pending, first_err;
@@ -87,6 +90,7 @@ struct server {
     struct meta_store *meta;
     struct chunk_store *chunks;
     struct server_stats stats;
+    struct buf_pool bufs; /* chunk payload buffers, reused (buf_pool.h says why) */
     uint8_t key[BFS_KEY_LEN];
     struct srv_req *ready_head, *ready_tail;
     unsigned sqes_unsubmitted, io_inflight;
@@ -100,6 +104,9 @@ struct server {
     int in_am_cb;                 /* inside am_request_cb: the raw reply_ep is valid */
     int conns_closing;            /* shutting down: accept no more requests */
     int conns_gone;               /* shut down: connections no longer exist */
+    unsigned nlocal_conns;        /* connections to clients on this host (pid-watched) */
+    int64_t next_alive_check_ms;  /* when to look at their pids again */
+    char host[64];                /* gethostname(): tells local clients from remote ones */
 };
 
 /* loop.c */

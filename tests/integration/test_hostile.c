@@ -201,7 +201,7 @@ static void raw_open(struct raw *r, struct cluster *c)
             fprintf(stderr, "hostile: server %d not in the registry\n", i);
             bail();
         }
-        int err = bfs_transport_connect(&r->tp, e.addr, e.addr_len, ep_err_cb, &r->ep_failed[i],
+        int err = bfs_transport_connect(&r->tp, e.addr, e.addr_len, 1, ep_err_cb, &r->ep_failed[i],
                                         &r->ep[i]);
         bfs_registry_entry_free(&e);
         if (err) {
@@ -1096,8 +1096,15 @@ static int child_main(const char *registry, int n, uint64_t file_id, uint32_t fi
         fprintf(stderr, "hostile: cannot get the worker address\n");
         _exit(1);
     }
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
     for (int s = 0; s < n; s++) {
         frame_init(&fr, &r, BFS_OP_HELLO);
+        if (getenv("HOSTILE_LOCAL_HELLO")) { /* pid, uid, host: as libbenchfs says it */
+            a_u32(&fr, (uint32_t)getpid());
+            a_u32(&fr, (uint32_t)geteuid());
+            a_str(&fr, host);
+        }
         send_frame(&r, s, &fr, addr, addr_len, 0, 1, UCP_AM_SEND_FLAG_EAGER, EXP_STATUS, 0,
                    "dying peer: hello");
     }
@@ -1143,6 +1150,10 @@ static void dying_peer(struct cluster *c, struct raw *r, uint64_t file_id, uint3
             return;
         }
         if (pid == 0) {
+            /* Round 1 says who it is like a real client on this host: the servers then
+             * answer it over shared memory and must notice its death by its pid. */
+            if (round == 1)
+                setenv("HOSTILE_LOCAL_HELLO", "1", 1);
             execl("/proc/self/exe", "test_hostile", "--dying-peer", c->registry, nbuf, idbuf,
                   csbuf, (char *)NULL);
             _exit(127);
