@@ -41,6 +41,8 @@ static const struct opt_def OPTS[] = {
      "chunk files kept open in the descriptor cache"},
     {"buffer-cache", "BENCHFS_BUFFER_CACHE", OPT_SIZE, OFF(buffer_cache), "256M",
      "idle chunk I/O buffers kept mapped for reuse (first use of a buffer page-faults)"},
+    {"write-behind", "BENCHFS_WRITE_BEHIND", OPT_BOOL, OFF(write_behind), "1",
+     "start writing chunk data to disk right after each write (fsync then waits less)"},
     {"busy-poll", "BENCHFS_BUSY_POLL", OPT_BOOL, OFF(busy_poll), "0",
      "poll instead of sleeping when idle (only on a dedicated core)"},
     {"log-level", "BENCHFS_LOG", OPT_LEVEL, OFF(log_level), "warn",

@@ -16,6 +16,7 @@ struct bfs_server_config {
     uint32_t queue_depth;     /* io_uring entries */
     uint32_t max_open_chunks; /* chunk fd cache size */
     uint64_t buffer_cache;    /* bytes of idle I/O buffers kept for reuse (buf_pool.h) */
+    int write_behind;         /* start writeback after each chunk write (handlers.c) */
     int busy_poll;            /* spin instead of sleeping when idle (dedicated core) */
     int log_level;
 };
