@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "mpi_launch.h"
 
 /* One table drives flags, environment variables, the config file and --help. */
 enum opt_kind { OPT_STR, OPT_U32, OPT_SIZE, OPT_BOOL, OPT_LEVEL };
@@ -60,8 +61,16 @@ static void usage(FILE *f)
                 OPTS[i].def ? OPTS[i].def : "-", OPTS[i].help);
     fprintf(f, "  --%-18s %-26s %-6s %s\n", "config", "BENCHFS_CONFIG", "-",
             "file of 'key = value' lines (keys as the long flags)");
+    fprintf(f, "  --%-18s %-26s %-6s %s\n", "mpi | --no-mpi", "BENCHFS_MPI", "auto",
+            "run as one rank of mpirun/srun (auto: detected from the environment)");
     fprintf(f, "  --help, --version\n\nPrecedence: flags, then environment, then config file, "
-               "then defaults.\n");
+               "then defaults.\n\n"
+               "MPI launch: 'mpirun -np N benchfsd --data-dir DIR --registry REG' (or srun) starts\n"
+               "N servers; id and nservers are the rank and size (--id/--nservers optional). In\n"
+               "--data-dir, %%r is replaced by the rank, %%h by the host name and %%%% by %%; with\n"
+               "neither pattern and N > 1 each rank uses DIR/rank<r>. Rank 0 writes the whole\n"
+               "registry; MPI is finalized once it is written, so ranks can be stopped one by one\n"
+               "with SIGTERM (mpirun exits when all have).\n");
 }
 
 static int set_opt(struct bfs_server_config *c, const struct opt_def *o, const char *v,
@@ -177,13 +186,20 @@ int bfs_server_config_load(struct bfs_server_config *c, int argc, char **argv)
     int given[NOPTS] = {0};
     const char *config_file = getenv("BENCHFS_CONFIG");
 
-    struct option longopts[NOPTS + 4];
+    struct option longopts[NOPTS + 6];
     for (size_t i = 0; i < NOPTS; i++)
         longopts[i] = (struct option){OPTS[i].name, required_argument, NULL, (int)(i + 256)};
     longopts[NOPTS] = (struct option){"config", required_argument, NULL, 'c'};
     longopts[NOPTS + 1] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[NOPTS + 2] = (struct option){"version", no_argument, NULL, 'V'};
-    longopts[NOPTS + 3] = (struct option){0};
+    longopts[NOPTS + 3] = (struct option){"mpi", no_argument, NULL, 'M'};
+    longopts[NOPTS + 4] = (struct option){"no-mpi", no_argument, NULL, 'N'};
+    longopts[NOPTS + 5] = (struct option){0};
+    int mpi = -1; /* auto */
+    const char *mpi_env = getenv("BENCHFS_MPI");
+    if (mpi_env && *mpi_env && strcmp(mpi_env, "auto") != 0)
+        mpi = !(strcmp(mpi_env, "0") == 0 || strcmp(mpi_env, "false") == 0 ||
+                strcmp(mpi_env, "no") == 0 || strcmp(mpi_env, "off") == 0);
     /* Flags first, remembered, so env and file only fill what flags left open. */
     char *flag_val[NOPTS] = {0};
     int ch;
@@ -197,6 +213,10 @@ int bfs_server_config_load(struct bfs_server_config *c, int argc, char **argv)
             return 1;
         } else if (ch == 'c') {
             config_file = optarg;
+        } else if (ch == 'M') {
+            mpi = 1;
+        } else if (ch == 'N') {
+            mpi = 0;
         } else if (ch >= 256 && ch < (int)(256 + NOPTS)) {
             flag_val[ch - 256] = optarg;
         } else {
@@ -229,7 +249,10 @@ int bfs_server_config_load(struct bfs_server_config *c, int argc, char **argv)
         fprintf(stderr, "benchfsd: --data-dir and --registry are required (see --help)\n");
         return -1;
     }
-    if (c->nservers == 0 || c->id >= c->nservers) {
+    c->mpi = mpi < 0 ? bfs_mpi_detected() : mpi;
+    c->id_given = given[find_opt("id") - OPTS];
+    c->nservers_given = given[find_opt("nservers") - OPTS];
+    if (!c->mpi && (c->nservers == 0 || c->id >= c->nservers)) {
         fprintf(stderr, "benchfsd: --id %u must be below --nservers %u\n", c->id, c->nservers);
         return -1;
     }

@@ -19,6 +19,11 @@ struct bfs_server_config {
     int write_behind;         /* start writeback after each chunk write (handlers.c) */
     int busy_poll;            /* spin instead of sleeping when idle (dedicated core) */
     int log_level;
+    /* MPI launch (mpi_launch.h): 1 if benchfsd runs as one rank of mpirun/srun (detected from
+     * the environment, or --mpi; --no-mpi turns detection off). Then id and nservers come from
+     * the rank and size, and id_given/nservers_given say whether flags/env also set them. */
+    int mpi;
+    int id_given, nservers_given;
 };
 
 /* Fill `c` from argv/env/config file. Returns 0, 1 if --help/--version was printed (exit 0),

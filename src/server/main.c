@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "net/registry.h"
+#include "mpi_launch.h"
 #include "server.h"
 
 static void raise_fd_limit(void)
@@ -41,6 +42,39 @@ static int lock_data_dir(const char *dir)
     return fd;
 }
 
+/* Open the stores and the UCX worker. Returns 0, or 1 after logging why not. */
+static int start_up(struct server *s, int *lock_fd)
+{
+    if (mkdir(s->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+        LOG_ERR("data directory %s: %s", s->cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    *lock_fd = lock_data_dir(s->cfg.data_dir);
+    if (*lock_fd < 0) {
+        LOG_ERR("data directory %s: %s", s->cfg.data_dir,
+                *lock_fd == -EBUSY ? "already served by another benchfsd" : strerror(-*lock_fd));
+        return 1;
+    }
+    char meta_dir[4200];
+    snprintf(meta_dir, sizeof meta_dir, "%s/meta", s->cfg.data_dir);
+    int err = meta_open(&s->meta, meta_dir, s->cfg.meta_map_size);
+    if (!err)
+        err = chunk_store_open(&s->chunks, s->cfg.data_dir, s->cfg.capacity,
+                               s->cfg.max_open_chunks);
+    if (!err)
+        err = server_ring_init(s);
+    buf_pool_init(&s->bufs, s->cfg.buffer_cache);
+    if (!err)
+        err = bfs_transport_init(&s->tp);
+    if (!err && !s->cfg.mpi) /* under MPI rank 0 makes the key and broadcasts it */
+        err = bfs_registry_key_ensure(s->cfg.registry, s->key);
+    if (err) {
+        LOG_ERR("start-up failed: %s", strerror(-err));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct server s; /* large; keep it off the stack */
@@ -48,48 +82,53 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     bfs_log_set_level(s.cfg.log_level);
+    /* Before MPI_Init and UCX start threads, which inherit the mask. */
+    server_block_signals();
+    int ok = 1;
+    if (s.cfg.mpi) {
+        rc = bfs_mpi_begin(&argc, &argv, &s.cfg);
+        if (rc == -2)
+            return 1;
+        ok = rc == 0;
+    }
     char prefix[64];
     snprintf(prefix, sizeof prefix, "benchfsd[%u]", s.cfg.id);
     bfs_log_set_prefix(prefix);
     raise_fd_limit();
-    server_block_signals();
     s.stats.started_ns = bfs_now_ns();
     s.ring_efd = s.sig_fd = s.epfd = -1;
 
-    if (mkdir(s.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
-        LOG_ERR("data directory %s: %s", s.cfg.data_dir, strerror(errno));
-        return 1;
-    }
-    int lock_fd = lock_data_dir(s.cfg.data_dir);
-    if (lock_fd < 0) {
-        LOG_ERR("data directory %s: %s", s.cfg.data_dir,
-                lock_fd == -EBUSY ? "already served by another benchfsd" : strerror(-lock_fd));
-        return 1;
-    }
-    char meta_dir[4200];
-    snprintf(meta_dir, sizeof meta_dir, "%s/meta", s.cfg.data_dir);
-    int err = meta_open(&s.meta, meta_dir, s.cfg.meta_map_size);
-    if (!err)
-        err = chunk_store_open(&s.chunks, s.cfg.data_dir, s.cfg.capacity, s.cfg.max_open_chunks);
-    if (!err)
-        err = server_ring_init(&s);
-    buf_pool_init(&s.bufs, s.cfg.buffer_cache);
-    if (!err)
-        err = bfs_transport_init(&s.tp);
-    if (!err)
-        err = bfs_registry_key_ensure(s.cfg.registry, s.key);
-    if (err) {
-        LOG_ERR("start-up failed: %s", strerror(-err));
-        return 1;
-    }
+    int lock_fd = -1;
+    if (ok && start_up(&s, &lock_fd) != 0)
+        ok = 0;
     if (getrandom(&s.rng, sizeof s.rng, 0) != (ssize_t)sizeof s.rng)
         s.rng = (uint64_t)bfs_now_ns() ^ ((uint64_t)getpid() << 32);
 
     struct bfs_registry_entry e = {.id = s.cfg.id, .nservers = s.cfg.nservers, .pid = getpid()};
     gethostname(e.host, sizeof e.host - 1);
-    err = bfs_transport_address(&s.tp, &e.addr, &e.addr_len);
-    if (!err)
+    int err = 0;
+    if (ok) {
+        err = bfs_transport_address(&s.tp, &e.addr, &e.addr_len);
+        if (err)
+            LOG_ERR("UCX worker address: %s", strerror(-err));
+        ok = !err;
+    }
+    if (s.cfg.mpi) {
+        /* Every rank takes part in every collective, so a failure anywhere stops all. */
+        if (!bfs_mpi_all_ok(ok)) {
+            if (ok)
+                LOG_ERR("another rank failed to start; giving up");
+            free(e.addr);
+            bfs_mpi_end();
+            return 1;
+        }
+        err = bfs_mpi_publish(s.cfg.registry, s.key, &e);
+        bfs_mpi_end(); /* MPI is done with: see mpi_launch.h */
+    } else if (!ok) {
+        return 1;
+    } else {
         err = bfs_registry_publish(s.cfg.registry, &e);
+    }
     free(e.addr);
     if (err) {
         LOG_ERR("registry %s: %s", s.cfg.registry, strerror(-err));
