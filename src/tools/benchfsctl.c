@@ -519,6 +519,23 @@ static int count_hosts(const char *hostfile)
     return n;
 }
 
+/* The benchfsd arguments both start modes end with, from av[k] on, NULL-terminated. */
+static void server_args(char **av, int k, char *data_dir, char *reg, const char *capacity,
+                        char **extra, int nextra)
+{
+    av[k++] = "--data-dir";
+    av[k++] = data_dir;
+    av[k++] = "--registry";
+    av[k++] = reg;
+    if (capacity) {
+        av[k++] = "--capacity";
+        av[k++] = (char *)capacity;
+    }
+    for (int j = 0; j < nextra; j++)
+        av[k++] = extra[j];
+    av[k] = NULL;
+}
+
 static int cmd_start(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -622,7 +639,6 @@ static int cmd_start(int argc, char **argv)
     st.nservers = (int)n;
     my_host(st.host, sizeof st.host);
     int nextra = argc - extra_from;
-    char cap_flag[] = "--capacity";
     int failed = 0;
     pid_t *wait_pids = NULL;
 
@@ -644,17 +660,7 @@ static int cmd_start(int argc, char **argv)
             av[k++] = idbuf;
             av[k++] = "--nservers";
             av[k++] = nbuf;
-            av[k++] = "--data-dir";
-            av[k++] = ddir;
-            av[k++] = "--registry";
-            av[k++] = reg;
-            if (capacity) {
-                av[k++] = cap_flag;
-                av[k++] = (char *)capacity;
-            }
-            for (int j = 0; j < nextra; j++)
-                av[k++] = argv[extra_from + j];
-            av[k] = NULL;
+            server_args(av, k, ddir, reg, capacity, argv + extra_from, nextra);
             snprintf(log, sizeof log, "%s/benchfsd.%ld.log", reg, i);
             fflush(NULL);
             pid_t pid = fork();
@@ -696,17 +702,7 @@ static int cmd_start(int argc, char **argv)
             av[k++] = t;
         av[k++] = benchfsd;
         av[k++] = "--mpi";
-        av[k++] = "--data-dir";
-        av[k++] = dir;
-        av[k++] = "--registry";
-        av[k++] = reg;
-        if (capacity) {
-            av[k++] = cap_flag;
-            av[k++] = (char *)capacity;
-        }
-        for (int j = 0; j < nextra; j++)
-            av[k++] = argv[extra_from + j];
-        av[k] = NULL;
+        server_args(av, k, dir, reg, capacity, argv + extra_from, nextra);
         snprintf(log, sizeof log, "%s/mpirun.log", reg);
         fflush(NULL);
         pid_t pid = fork();
