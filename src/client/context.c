@@ -66,6 +66,10 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     fs->eager_threshold = o.eager_threshold
                               ? o.eager_threshold
                               : (size_t)bfs_env_size("BENCHFS_EAGER_THRESHOLD", 32 * 1024);
+    /* Same-host shared memory is decided by host name and checked by pid: processes that
+     * share a host name but not a PID or IPC namespace (some containers) turn it off. */
+    const char *shm = getenv("BENCHFS_SAME_HOST");
+    fs->same_host_shm = !(shm && strcmp(shm, "0") == 0);
 
     int n = bfs_registry_wait(reg, o.nservers, wait_ms);
     if (n < 0) {

@@ -84,6 +84,7 @@ struct benchfs {
     int rpc_timeout_ms;
     uint32_t chunk_size;
     size_t eager_threshold;
+    int same_host_shm; /* talk to same-host servers over shared memory ($BENCHFS_SAME_HOST) */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
     /* HELLO (sent on each new endpoint): our worker address, and the frame header. */

@@ -226,14 +226,17 @@ static int send_hello(benchfs_t *fs, ucp_ep_h ep)
         if (err)
             return err;
         /* Our pid and host: a server on the same host answers over shared memory and
-         * watches the pid to notice our death (see rpc.c's header). */
+         * watches the pid to notice our death (see rpc.c's header). Without them (shared
+         * memory turned off) the server treats us as remote. */
         char host[64] = "";
         gethostname(host, sizeof host - 1);
         struct bfs_wbuf w;
         bfs_wb_init(&w, fs->hello_hdr + BFS_HDR_LEN, sizeof fs->hello_hdr - BFS_HDR_LEN);
-        bfs_wb_u32(&w, (uint32_t)getpid());
-        bfs_wb_u32(&w, (uint32_t)geteuid());
-        bfs_wb_str(&w, host);
+        if (fs->same_host_shm) {
+            bfs_wb_u32(&w, (uint32_t)getpid());
+            bfs_wb_u32(&w, (uint32_t)geteuid());
+            bfs_wb_str(&w, host);
+        }
         struct bfs_frame f = {
             .magic = BFS_MAGIC,
             .version = BFS_WIRE_VERSION,
@@ -264,7 +267,7 @@ static int send_hello(benchfs_t *fs, ucp_ep_h ep)
 static int local_peer(benchfs_t *fs, uint32_t server, const struct bfs_registry_entry *e)
 {
     char host[sizeof e->host], path[BFS_PATH_MAX + 32];
-    if (e->pid <= 0 || gethostname(host, sizeof host - 1) != 0)
+    if (!fs->same_host_shm || e->pid <= 0 || gethostname(host, sizeof host - 1) != 0)
         return 0;
     host[sizeof host - 1] = '\0';
     snprintf(path, sizeof path, "%s/server.%u", fs->registry, server);

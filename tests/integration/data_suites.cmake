@@ -5,3 +5,9 @@ bfs_integration(test_concurrency 1 2 4)
 bfs_integration(test_durability 1 2 4)
 bfs_integration(test_dead_server 2 4)
 bfs_integration(test_capacity 1 2 4)
+# The same suites with same-host shared memory turned off: clients then use UCX's
+# peer-failure mode over TCP, the path every client on another node takes.
+foreach(t test_integrity test_dead_server test_concurrency)
+  add_test(NAME ${t}_tcp_2srv COMMAND ${t} 2)
+  set_tests_properties(${t}_tcp_2srv PROPERTIES TIMEOUT 300 ENVIRONMENT BENCHFS_SAME_HOST=0)
+endforeach()
