@@ -326,6 +326,25 @@ static int refresh_size(benchfs_t *fs, struct bfs_file *f)
     return 0;
 }
 
+/* A read that enters chunk k at its start is taken for a sequential reader: chunk k+1's
+ * server is asked to read that chunk from its device now (a hint, not awaited), so the reader
+ * does not wait for the disk each time it crosses into a chunk on another server. */
+static void prefetch_next_chunk(benchfs_t *fs, const struct bfs_file *f, size_t len,
+                                uint64_t off)
+{
+    uint64_t cs = f->ino.chunk_size, k = (off + len - 1) / cs;
+    if (off > k * cs || (k + 1) * cs >= f->ino.size)
+        return;
+    uint8_t args[20];
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, args, sizeof args);
+    bfs_wb_u64(&w, f->ino.fileid);
+    bfs_wb_u64(&w, k + 1);
+    bfs_wb_u32(&w, (uint32_t)cs);
+    rpc_hint(fs, bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, k + 1)),
+             BFS_OP_CHUNK_PREFETCH, args, w.len);
+}
+
 static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len, uint64_t off)
 {
     if (!readable(f))
@@ -346,6 +365,7 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
         return 0;
     if (len > f->ino.size - off)
         len = (size_t)(f->ino.size - off);
+    prefetch_next_chunk(fs, f, len, off);
     struct rpc *calls;
     uint8_t *args;
     long n = split(f, BFS_OP_CHUNK_READ, NULL, buf, len, off, &calls, &args, fs);

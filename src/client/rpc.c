@@ -542,6 +542,39 @@ void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
     free(from);
 }
 
+void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, size_t args_len)
+{
+    struct conn *cn = server < fs->nservers ? &fs->conns[server] : NULL;
+    if (!cn || !cn->ep || cn->failed)
+        return; /* not worth a connection, nor an error */
+    struct rpc_ticket *t = malloc(sizeof *t + BFS_HDR_LEN + args_len);
+    if (!t)
+        return;
+    t->call = NULL; /* nobody waits: send_done only frees it; no table entry for the reply */
+    t->orphan = NULL;
+    struct bfs_frame f = {
+        .magic = BFS_MAGIC,
+        .version = BFS_WIRE_VERSION,
+        .opcode = op,
+        .reqid = ++fs->next_reqid,
+        .args_len = (uint32_t)args_len,
+    };
+    memcpy(f.key, fs->key, BFS_KEY_LEN);
+    bfs_frame_encode(&f, t->hdr);
+    memcpy(t->hdr + BFS_HDR_LEN, args, args_len);
+    ucp_request_param_t p = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                        UCP_OP_ATTR_FIELD_FLAGS,
+        .cb.send = send_done,
+        .user_data = t,
+        .flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER,
+    };
+    void *r = ucp_am_send_nbx(cn->ep, BFS_AM_REQUEST, t->hdr, BFS_HDR_LEN + args_len, NULL, 0,
+                              &p);
+    if (r == NULL || UCS_PTR_IS_ERR(r))
+        free(t);
+}
+
 int rpc_call(benchfs_t *fs, struct rpc *call)
 {
     rpc_run(fs, call, 1);

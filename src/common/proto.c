@@ -21,6 +21,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_CHUNK_REMOVE] = "chunk_remove",
         [BFS_OP_FSYNC] = "fsync",
         [BFS_OP_HELLO] = "hello",
+        [BFS_OP_CHUNK_PREFETCH] = "chunk_prefetch",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";

@@ -27,6 +27,8 @@
  *  CHUNK_TRUNCATE  u64 fileid, u64 size, u32 chunk_size       -
  *  CHUNK_REMOVE    u64 fileid                                 -
  *  FSYNC           u64 fileid (0: metadata only)              -
+ *  CHUNK_PREFETCH  u64 fileid, u64 chunk, u32 chunk_size      - (a hint: the client does not
+ *                                                             wait for the reply)
  *  HELLO           -; data: the client's UCX worker address   - (status only; the client
  *                                                             need not wait for it)
  *
@@ -62,6 +64,7 @@ enum bfs_op {
     BFS_OP_CHUNK_REMOVE,
     BFS_OP_FSYNC,
     BFS_OP_HELLO,
+    BFS_OP_CHUNK_PREFETCH,
     BFS_OP__COUNT
 };
 

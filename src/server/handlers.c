@@ -3,6 +3,7 @@
  * and answers with server_reply(). Chunk reads, writes and fsyncs go through io_uring and
  * answer from their completion callbacks. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -407,6 +408,34 @@ static void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r)
     io_uring_prep_read(sqe, req->cf->fd, req->io_buf, (unsigned)len, off);
 }
 
+/* A sequential reader is about to reach this chunk: start reading it from the device now
+ * (page cache read-ahead, answered at once), so its first read does not wait for the disk. */
+static void op_chunk_prefetch(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    uint64_t fileid = bfs_rb_u64(r), index = bfs_rb_u64(r);
+    uint32_t chunk_size = bfs_rb_u32(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err)
+        err = check_chunk_args(0, chunk_size, chunk_size);
+    struct chunk_file *cf = NULL;
+    if (!err)
+        err = chunk_get(s->chunks, fileid, index, 0, &cf);
+    if (err) {
+        reply_empty(req, err == -ENOENT ? 0 : err); /* never written: nothing to read */
+        return;
+    }
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+    if (sqe) { /* only a hint: no request waits for it */
+        io_uring_prep_fadvise(sqe, cf->fd, 0, (off_t)chunk_size, POSIX_FADV_WILLNEED);
+        io_uring_sqe_set_data(sqe, NULL);
+        s->sqes_unsubmitted++;
+        s->io_inflight++;
+    }
+    chunk_put(s->chunks, cf);
+    reply_empty(req, 0);
+}
+
 static void fsync_done(struct srv_req *req, int res)
 {
     if (res < 0 && !req->first_err)
@@ -558,6 +587,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_REMOVE: op_chunk_remove(req, &r); break;
     case BFS_OP_FSYNC: op_fsync(req, &r); break;
     case BFS_OP_HELLO: server_hello(req); break;
+    case BFS_OP_CHUNK_PREFETCH: op_chunk_prefetch(req, &r); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

@@ -523,7 +523,7 @@ static int reap_completions(struct server *s)
         s->io_inflight--;
         /* Advance first: the continuation may queue more I/O. */
         io_uring_cq_advance(&s->ring, 1);
-        if (req) /* NULL: a write-behind hint nobody waits for */
+        if (req) /* NULL: a write-behind or prefetch hint nobody waits for */
             req->io_done(req, res);
     }
     return (int)n;

@@ -11,3 +11,5 @@ foreach(t test_integrity test_dead_server test_concurrency)
   add_test(NAME ${t}_tcp_2srv COMMAND ${t} 2)
   set_tests_properties(${t}_tcp_2srv PROPERTIES TIMEOUT 300 ENVIRONMENT BENCHFS_SAME_HOST=0)
 endforeach()
+# Sequential readers send read-ahead hints for the next chunk (exactly one per chunk).
+bfs_integration(test_prefetch 1 2 4)
