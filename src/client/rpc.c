@@ -327,6 +327,49 @@ void rpc_disconnect_all(benchfs_t *fs)
     }
 }
 
+/* Send one request frame on ep: a ticket carries the header and arguments, which UCX sends
+ * from until send_done frees it; the payload goes eager below the threshold, rendezvous above.
+ * Returns 1 while UCX holds the ticket (*tp), 0 if the send completed at once, or -errno. */
+static int send_frame(benchfs_t *fs, ucp_ep_h ep, struct rpc *call, uint16_t op, uint64_t reqid,
+                      const void *args, size_t args_len, const void *data, size_t data_len,
+                      struct rpc_ticket **tp)
+{
+    struct rpc_ticket *t = malloc(sizeof *t + BFS_HDR_LEN + args_len);
+    if (!t)
+        return -ENOMEM;
+    t->call = call;
+    t->orphan = NULL;
+    struct bfs_frame f = {
+        .magic = BFS_MAGIC,
+        .version = BFS_WIRE_VERSION,
+        .opcode = op,
+        .reqid = reqid,
+        .args_len = (uint32_t)args_len,
+        .data_len = data_len,
+    };
+    memcpy(f.key, fs->key, BFS_KEY_LEN);
+    bfs_frame_encode(&f, t->hdr);
+    if (args_len)
+        memcpy(t->hdr + BFS_HDR_LEN, args, args_len);
+    ucp_request_param_t p = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                        UCP_OP_ATTR_FIELD_FLAGS,
+        .cb.send = send_done,
+        .user_data = t,
+        .flags = UCP_AM_SEND_FLAG_REPLY | (data_len >= fs->eager_threshold
+                                               ? UCP_AM_SEND_FLAG_RNDV
+                                               : UCP_AM_SEND_FLAG_EAGER),
+    };
+    void *r = ucp_am_send_nbx(ep, BFS_AM_REQUEST, t->hdr, BFS_HDR_LEN + args_len, data,
+                              data_len, &p);
+    if (r == NULL || UCS_PTR_IS_ERR(r)) {
+        free(t);
+        return r == NULL ? 0 : -bfs_ucs_errno(UCS_PTR_STATUS(r));
+    }
+    *tp = t;
+    return 1;
+}
+
 static void start(benchfs_t *fs, struct rpc *c)
 {
     c->started = 1;
@@ -344,47 +387,17 @@ static void start(benchfs_t *fs, struct rpc *c)
         return;
     }
     c->sent_to = fs->conns[c->server].addr_hash;
-    struct rpc_ticket *t = malloc(sizeof *t + BFS_HDR_LEN + c->args_len);
-    if (!t) {
-        c->status = ENOMEM;
-        c->send_done = c->reply_done = 1;
-        return;
-    }
     c->reqid = ++fs->next_reqid;
-    struct bfs_frame f = {
-        .magic = BFS_MAGIC,
-        .version = BFS_WIRE_VERSION,
-        .opcode = c->op,
-        .reqid = c->reqid,
-        .args_len = (uint32_t)c->args_len,
-        .data_len = c->data_len,
-    };
-    memcpy(f.key, fs->key, BFS_KEY_LEN);
-    t->call = c;
-    t->orphan = NULL;
-    bfs_frame_encode(&f, t->hdr);
-    if (c->args_len)
-        memcpy(t->hdr + BFS_HDR_LEN, c->args, c->args_len);
     table_add(fs, c);
-    ucp_request_param_t p = {
-        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                        UCP_OP_ATTR_FIELD_FLAGS,
-        .cb.send = send_done,
-        .user_data = t,
-        .flags = UCP_AM_SEND_FLAG_REPLY |
-                 (c->data_len >= fs->eager_threshold ? UCP_AM_SEND_FLAG_RNDV
-                                                     : UCP_AM_SEND_FLAG_EAGER),
-    };
-    void *r = ucp_am_send_nbx(fs->conns[c->server].ep, BFS_AM_REQUEST, t->hdr,
-                              BFS_HDR_LEN + c->args_len, c->data, c->data_len, &p);
-    if (r == NULL) {
+    struct rpc_ticket *t = NULL;
+    int rc = send_frame(fs, fs->conns[c->server].ep, c, c->op, c->reqid, c->args, c->args_len,
+                        c->data, c->data_len, &t);
+    if (rc == 0) {
         c->send_done = 1;
-        free(t);
-    } else if (UCS_PTR_IS_ERR(r)) {
+    } else if (rc < 0) {
         table_take(fs, c->reqid);
-        c->status = bfs_ucs_errno(UCS_PTR_STATUS(r));
+        c->status = -rc;
         c->send_done = c->reply_done = 1;
-        free(t);
     } else {
         c->sticket = t;
     }
@@ -547,32 +560,10 @@ void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, siz
     struct conn *cn = server < fs->nservers ? &fs->conns[server] : NULL;
     if (!cn || !cn->ep || cn->failed)
         return; /* not worth a connection, nor an error */
-    struct rpc_ticket *t = malloc(sizeof *t + BFS_HDR_LEN + args_len);
-    if (!t)
-        return;
-    t->call = NULL; /* nobody waits: send_done only frees it; no table entry for the reply */
-    t->orphan = NULL;
-    struct bfs_frame f = {
-        .magic = BFS_MAGIC,
-        .version = BFS_WIRE_VERSION,
-        .opcode = op,
-        .reqid = ++fs->next_reqid,
-        .args_len = (uint32_t)args_len,
-    };
-    memcpy(f.key, fs->key, BFS_KEY_LEN);
-    bfs_frame_encode(&f, t->hdr);
-    memcpy(t->hdr + BFS_HDR_LEN, args, args_len);
-    ucp_request_param_t p = {
-        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                        UCP_OP_ATTR_FIELD_FLAGS,
-        .cb.send = send_done,
-        .user_data = t,
-        .flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER,
-    };
-    void *r = ucp_am_send_nbx(cn->ep, BFS_AM_REQUEST, t->hdr, BFS_HDR_LEN + args_len, NULL, 0,
-                              &p);
-    if (r == NULL || UCS_PTR_IS_ERR(r))
-        free(t);
+    /* Nobody waits: no table entry (its reply is dropped), and send_done only frees the
+     * ticket. */
+    struct rpc_ticket *t;
+    send_frame(fs, cn->ep, NULL, op, ++fs->next_reqid, args, args_len, NULL, 0, &t);
 }
 
 int rpc_call(benchfs_t *fs, struct rpc *call)
