@@ -70,6 +70,8 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
      * share a host name but not a PID or IPC namespace (some containers) turn it off. */
     const char *shm = getenv("BENCHFS_SAME_HOST");
     fs->same_host_shm = !(shm && strcmp(shm, "0") == 0);
+    const char *lr = getenv("BENCHFS_LOCAL_READS");
+    fs->local_reads = fs->same_host_shm && !(lr && strcmp(lr, "0") == 0);
 
     int n = bfs_registry_wait(reg, o.nservers, wait_ms);
     if (n < 0) {

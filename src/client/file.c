@@ -129,6 +129,7 @@ BFS_API int benchfs_open(benchfs_t *fs, const char *path, int flags, mode_t mode
     struct bfs_file *f = calloc(1, sizeof *f);
     if (!f)
         LEAVE(fs, bfs_fail(ENOMEM, "open %s", p));
+    local_read_init(f);
     if (open_inode(fs, p, flags, mode, &f->ino) != 0) {
         free(f);
         LEAVE(fs, -1);
@@ -184,6 +185,7 @@ BFS_API int benchfs_close(benchfs_t *fs, int fd)
     fs->files[fd] = NULL;
     if (err)
         bfs_fail(-err, "close %s: publishing the size", f->path);
+    local_read_close(f);
     free(f);
     LEAVE(fs, err ? -1 : 0);
 }
@@ -192,8 +194,11 @@ int file_close_all(benchfs_t *fs)
 {
     int rc = 0;
     for (int i = 0; i < fs->nfiles; i++) {
-        if (fs->files[i] && flush_size(fs, fs->files[i]) != 0)
+        if (!fs->files[i])
+            continue;
+        if (flush_size(fs, fs->files[i]) != 0)
             rc = -1;
+        local_read_close(fs->files[i]);
         free(fs->files[i]);
         fs->files[i] = NULL;
     }
@@ -335,14 +340,25 @@ static void prefetch_next_chunk(benchfs_t *fs, const struct bfs_file *f, size_t 
     uint64_t cs = f->ino.chunk_size, k = (off + len - 1) / cs;
     if (off > k * cs || (k + 1) * cs >= f->ino.size)
         return;
+    uint32_t server = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, k + 1));
+    /* A chunk we will read ourselves needs no hint: the kernel reads ahead in our open chunk
+     * file, and the hint's wake-up of the server costs more than it saves. */
+    if (local_read_ready(fs, server))
+        return;
     uint8_t args[20];
     struct bfs_wbuf w;
     bfs_wb_init(&w, args, sizeof args);
     bfs_wb_u64(&w, f->ino.fileid);
     bfs_wb_u64(&w, k + 1);
     bfs_wb_u32(&w, (uint32_t)cs);
-    rpc_hint(fs, bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, k + 1)),
-             BFS_OP_CHUNK_PREFETCH, args, w.len);
+    rpc_hint(fs, server, BFS_OP_CHUNK_PREFETCH, args, w.len);
+}
+
+/* A chunk shorter than asked (or absent) is a hole: zeros. */
+static void finish_read_piece(struct rpc *c)
+{
+    if (!c->status && c->rdata_len < c->rcap)
+        memset((uint8_t *)c->rbuf + c->rdata_len, 0, c->rcap - c->rdata_len);
 }
 
 static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len, uint64_t off)
@@ -371,15 +387,24 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
     long n = split(f, BFS_OP_CHUNK_READ, NULL, buf, len, off, &calls, &args, fs);
     if (n < 0)
         return bfs_fail(ENOMEM, "read %s", f->path);
-    rpc_run(fs, calls, (size_t)n);
-    int err = 0;
+    /* Chunks of same-host servers are read here (local_read.c); the rest, moved to the
+     * front of calls[], go to their servers. Each call is whole in itself (its rbuf points
+     * into buf), so their order does not matter. */
+    long nrpc = 0;
     for (long i = 0; i < n; i++) {
+        uint64_t pos = (uint64_t)((uint8_t *)calls[i].rbuf - (uint8_t *)buf) + off;
+        uint64_t cs = f->ino.chunk_size;
+        if (local_read_chunk(fs, f, &calls[i], pos / cs, pos % cs))
+            finish_read_piece(&calls[i]);
+        else
+            calls[nrpc++] = calls[i];
+    }
+    rpc_run(fs, calls, (size_t)nrpc);
+    int err = 0;
+    for (long i = 0; i < nrpc; i++) {
         if (calls[i].status && !err)
             err = calls[i].status;
-        /* A chunk shorter than asked (or absent) is a hole: zeros. */
-        if (!calls[i].status && calls[i].rdata_len < calls[i].rcap)
-            memset((uint8_t *)calls[i].rbuf + calls[i].rdata_len, 0,
-                   calls[i].rcap - calls[i].rdata_len);
+        finish_read_piece(&calls[i]);
     }
     free(calls);
     free(args);

@@ -35,6 +35,11 @@ struct conn {
     int failed;      /* the peer is dead (UCX said so, or its pid is gone); reconnect */
     int fail_status; /* errno to report for calls that were in flight */
     uint64_t addr_hash; /* hash of the registry address ep was made for (one incarnation) */
+    /* Reading its chunk files directly (local_read.c): 0 not asked yet, 1 yes (data_dir
+     * set), -1 no. Asked again on each new endpoint: a restarted server may serve elsewhere. */
+    int local_reads;
+    char *data_dir;
+    uint32_t local_epoch; /* bumped by each forget: chunk files opened before are stale */
 };
 
 /* One request and, once done, its reply. The caller owns the struct; rpc_run fills the rest. */
@@ -64,6 +69,15 @@ struct rpc {
     struct rpc *hnext;
 };
 
+/* A chunk file of a same-host server, kept open by a descriptor (local_read.c). */
+struct local_fd {
+    int fd; /* -1: empty slot */
+    uint32_t server;
+    uint32_t epoch; /* conn.local_epoch when opened */
+    uint64_t index;
+};
+#define LOCAL_FDS 4
+
 struct bfs_file {
     char path[BFS_PATH_MAX];
     struct bfs_inode ino; /* ino.size: the largest size this descriptor knows of */
@@ -71,6 +85,8 @@ struct bfs_file {
     uint64_t pos;
     int dirty; /* wrote since the last size publication */
     int64_t mtime_ns;
+    struct local_fd lfds[LOCAL_FDS]; /* chunk files read directly; next_lfd: next to reuse */
+    unsigned next_lfd;
 };
 
 struct benchfs {
@@ -85,6 +101,7 @@ struct benchfs {
     uint32_t chunk_size;
     size_t eager_threshold;
     int same_host_shm; /* talk to same-host servers over shared memory ($BENCHFS_SAME_HOST) */
+    int local_reads;   /* read same-host servers' chunk files directly ($BENCHFS_LOCAL_READS) */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
     /* HELLO (sent on each new endpoint): our worker address, and the frame header. */
@@ -115,6 +132,18 @@ void rpc_release(struct rpc *call);
 /* Connect (or reconnect) to a server from its registry entry. */
 int rpc_connect(benchfs_t *fs, uint32_t server);
 void rpc_disconnect_all(benchfs_t *fs);
+/* Has a same-host server's process gone? (Looked at no more often than every 100 ms.) */
+void rpc_check_alive(benchfs_t *fs, uint32_t server);
+
+/* local_read.c — chunk reads served from a same-host server's files, without an RPC.
+ * 1: done (c->status and c->rdata_len set, as a CHUNK_READ reply would), 0: use the RPC. */
+int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t index,
+                     uint64_t offset);
+void local_read_forget(struct conn *cn);
+/* Are chunks of this server read here (as far as is known now)? */
+int local_read_ready(benchfs_t *fs, uint32_t server);
+void local_read_init(struct bfs_file *f);
+void local_read_close(struct bfs_file *f); /* closes the chunk files f kept open */
 
 /* errors.c — per-thread error text; these return -1 with errno set, for `return fail(...)` */
 int bfs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -288,6 +288,7 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     int err = bfs_registry_read(fs->registry, server, &e);
     if (err)
         return bfs_fail(EHOSTDOWN, "server %u is not in the registry %s", server, fs->registry);
+    local_read_forget(cn); /* a new incarnation may keep its chunks elsewhere */
     cn->local = local_peer(fs, server, &e);
     cn->pid = cn->local ? e.pid : 0;
     cn->alive_check_ms = bfs_mono_ms() + ALIVE_CHECK_MS;
@@ -324,6 +325,7 @@ void rpc_disconnect_all(benchfs_t *fs)
         if (fs->conns[i].ep)
             bfs_transport_close_ep(&fs->tp, fs->conns[i].ep, fs->conns[i].failed);
         fs->conns[i].ep = NULL;
+        local_read_forget(&fs->conns[i]);
     }
 }
 
@@ -406,6 +408,13 @@ static void start(benchfs_t *fs, struct rpc *c)
 static int finished(const struct rpc *c) { return c->send_done && c->reply_done && !c->recv_pending; }
 
 /* Is a local server's process gone? Looked at no more often than every ALIVE_CHECK_MS. */
+static void check_alive(struct conn *cn, uint32_t server, int64_t now);
+
+void rpc_check_alive(benchfs_t *fs, uint32_t server)
+{
+    check_alive(&fs->conns[server], server, bfs_mono_ms());
+}
+
 static void check_alive(struct conn *cn, uint32_t server, int64_t now)
 {
     if (!cn->local || cn->failed || now < cn->alive_check_ms)

@@ -27,8 +27,13 @@
  *  CHUNK_TRUNCATE  u64 fileid, u64 size, u32 chunk_size       -
  *  CHUNK_REMOVE    u64 fileid                                 -
  *  FSYNC           u64 fileid (0: metadata only)              -
- *  CHUNK_PREFETCH  u64 fileid, u64 chunk, u32 chunk_size      - (a hint: the client does not
- *                                                             wait for the reply)
+ *  CHUNK_PREFETCH  u64 fileid, u64 chunk, u32 chunk_size      none unless malformed (a hint:
+ *                                                             replies nobody waits for would
+ *                                                             queue up in a client that does
+ *                                                             not poll)
+ *  CHUNK_DIR       -                                          bytes[16] instance nonce;
+ *                                                             data: the data directory
+ *                                                             (absolute; chunk_layout.h)
  *  HELLO           -; data: the client's UCX worker address   - (status only; the client
  *                                                             need not wait for it)
  *
@@ -65,6 +70,7 @@ enum bfs_op {
     BFS_OP_FSYNC,
     BFS_OP_HELLO,
     BFS_OP_CHUNK_PREFETCH,
+    BFS_OP_CHUNK_DIR,
     BFS_OP__COUNT
 };
 

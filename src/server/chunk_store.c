@@ -1,5 +1,7 @@
 #include "chunk_store.h"
 
+#include "common/chunk_layout.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/chunk_layout.h"
 #include "common/log.h"
 
 #define NBUCKETS 4096
@@ -30,8 +33,7 @@ static size_t bucket_of(uint64_t fileid, uint64_t index)
 
 static void file_dir(const struct chunk_store *cs, uint64_t fileid, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%02x/%016llx", cs->root, (unsigned)(fileid & 0xff),
-             (unsigned long long)fileid);
+    bfs_chunk_dir(out, cap, cs->root, fileid);
 }
 
 static void lru_unlink(struct chunk_file *cf)
@@ -111,7 +113,7 @@ int chunk_store_open(struct chunk_store **out, const char *data_dir, uint64_t ca
     struct chunk_store *cs = calloc(1, sizeof *cs);
     if (!cs)
         return -ENOMEM;
-    snprintf(cs->root, sizeof cs->root, "%s/chunks", data_dir);
+    snprintf(cs->root, sizeof cs->root, "%s/" BFS_CHUNK_SUBDIR, data_dir);
     if (mkdir(cs->root, 0700) != 0 && errno != EEXIST) {
         int err = -errno;
         free(cs);

@@ -1,10 +1,10 @@
 /* chunk_store.h — chunk files on this server's local storage.
  *
- * Chunk k of file F lives in <data>/chunks/<F mod 256>/<F as 16 hex>/<k>: a plain file of at
- * most chunk_size bytes, so a missing chunk or a short one reads as zeros (holes) and
- * unlinking a file is one directory removal. Open descriptors are cached (LRU) because the
- * same chunks are hit again and again by sequential I/O; a descriptor with I/O in flight is
- * never closed. Bytes stored are counted so a capacity limit yields ENOSPC before the disk
+ * Chunk k of file F lives in <data>/chunks/<F mod 256>/<F as 16 hex>/<k> (chunk_layout.h):
+ * a plain file of at most chunk_size bytes, so a missing chunk or a short one reads as zeros
+ * (holes) and unlinking a file is one directory removal. Open descriptors are cached (LRU)
+ * because the same chunks are hit again and again by sequential I/O; a descriptor with I/O in
+ * flight is never closed. Bytes stored are counted so a capacity limit yields ENOSPC before the disk
  * fills. The actual reads and writes go through io_uring in loop.c. */
 #ifndef BFS_CHUNK_STORE_H
 #define BFS_CHUNK_STORE_H

@@ -418,11 +418,14 @@ static void op_chunk_prefetch(struct srv_req *req, struct bfs_rbuf *r)
     int err = bfs_rb_done(r) ? 0 : -EPROTO;
     if (!err)
         err = check_chunk_args(0, chunk_size, chunk_size);
+    if (err) { /* a malformed request is answered, so its sender learns why */
+        reply_empty(req, err);
+        return;
+    }
     struct chunk_file *cf = NULL;
-    if (!err)
-        err = chunk_get(s->chunks, fileid, index, 0, &cf);
+    err = chunk_get(s->chunks, fileid, index, 0, &cf);
     if (err) {
-        reply_empty(req, err == -ENOENT ? 0 : err); /* never written: nothing to read */
+        server_done_silently(req, err == -ENOENT ? 0 : -err); /* never written: no read */
         return;
     }
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
@@ -433,7 +436,18 @@ static void op_chunk_prefetch(struct srv_req *req, struct bfs_rbuf *r)
         s->io_inflight++;
     }
     chunk_put(s->chunks, cf);
-    reply_empty(req, 0);
+    server_done_silently(req, 0);
+}
+
+/* Where our chunk files are, and the nonce that proves it (client/local_read.c). */
+static void op_chunk_dir(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    if (!bfs_rb_done(r)) {
+        reply_empty(req, -EPROTO);
+        return;
+    }
+    server_reply(req, 0, s->instance, sizeof s->instance, s->data_abs, strlen(s->data_abs));
 }
 
 static void fsync_done(struct srv_req *req, int res)
@@ -588,6 +602,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_FSYNC: op_fsync(req, &r); break;
     case BFS_OP_HELLO: server_hello(req); break;
     case BFS_OP_CHUNK_PREFETCH: op_chunk_prefetch(req, &r); break;
+    case BFS_OP_CHUNK_DIR: op_chunk_dir(req, &r); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

@@ -495,6 +495,13 @@ void server_hello(struct srv_req *req)
     server_reply(req, err ? -err : 0, NULL, 0, NULL, 0); /* dropped if that failed */
 }
 
+void server_done_silently(struct srv_req *req, int status)
+{
+    stats_record(&req->srv->stats, req->frame.opcode, status, req->bytes_in, 0,
+                 bfs_mono_ns() - req->t0);
+    req_free(req);
+}
+
 struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
@@ -601,6 +608,7 @@ int server_loop_run(struct server *s)
         return err;
     gethostname(s->host, sizeof s->host - 1);
     int64_t stop_deadline = 0;
+    unsigned arm_busy = 0; /* ucp_worker_arm said BUSY this many times in a row */
     for (;;) {
         int work = 0;
         for (int i = 0; i < 64 && ucp_worker_progress(s->tp.worker); i++)
@@ -630,15 +638,26 @@ int server_loop_run(struct server *s)
             if ((s->io_inflight == 0 && !s->ready_head) || bfs_mono_ms() > stop_deadline)
                 break;
         }
-        if (work || s->cfg.busy_poll)
+        if (work || s->cfg.busy_poll) {
+            arm_busy = 0;
             continue;
-        if (ucp_worker_arm(s->tp.worker) == UCS_ERR_BUSY)
-            continue;
+        }
+        int timeout = s->stopping ? 10 : (s->nlocal_conns ? ALIVE_CHECK_MS : -1);
+        if (ucp_worker_arm(s->tp.worker) == UCS_ERR_BUSY) {
+            /* UCX holds sends it cannot start yet, typically replies to a live client that
+             * is not draining its shared-memory queue (busy computing). Retrying in a tight
+             * loop would take a core from the job, and keep signals from being read: after
+             * a few tries, sleep 1 ms between them. */
+            if (++arm_busy < 64)
+                continue;
+            timeout = 1;
+        } else {
+            arm_busy = 0;
+        }
         if (io_uring_cq_ready(&s->ring))
             continue;
         struct epoll_event evs[4];
-        int n = epoll_wait(s->epfd, evs, 4,
-                           s->stopping ? 10 : (s->nlocal_conns ? ALIVE_CHECK_MS : -1));
+        int n = epoll_wait(s->epfd, evs, 4, timeout);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == s->ring_efd) {
                 drain_fd(s->ring_efd);

@@ -42,6 +42,31 @@ static int lock_data_dir(const char *dir)
     return fd;
 }
 
+/* A fresh nonce in <data>/instance (chunk_layout.h), written to a temporary name and renamed
+ * so a client never reads half of it. */
+static int write_instance(struct server *s)
+{
+    if (!realpath(s->cfg.data_dir, s->data_abs))
+        return -errno;
+    if (getrandom(s->instance, sizeof s->instance, 0) != (ssize_t)sizeof s->instance)
+        return -EIO;
+    char hex[2 * BFS_INSTANCE_LEN + 2], tmp[4200], path[4200];
+    for (size_t i = 0; i < sizeof s->instance; i++)
+        snprintf(hex + 2 * i, 3, "%02x", s->instance[i]);
+    strcat(hex, "\n");
+    snprintf(tmp, sizeof tmp, "%s/" BFS_INSTANCE_FILE ".tmp", s->data_abs);
+    snprintf(path, sizeof path, "%s/" BFS_INSTANCE_FILE, s->data_abs);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(hex);
+    int err = write(fd, hex, len) == (ssize_t)len ? 0 : -EIO;
+    close(fd);
+    if (!err && rename(tmp, path) != 0)
+        err = -errno;
+    return err;
+}
+
 /* Open the stores and the UCX worker. Returns 0, or 1 after logging why not. */
 static int start_up(struct server *s, int *lock_fd)
 {
@@ -55,9 +80,14 @@ static int start_up(struct server *s, int *lock_fd)
                 *lock_fd == -EBUSY ? "already served by another benchfsd" : strerror(-*lock_fd));
         return 1;
     }
+    int err = write_instance(s);
+    if (err) {
+        LOG_ERR("data directory %s: instance file: %s", s->cfg.data_dir, strerror(-err));
+        return 1;
+    }
     char meta_dir[4200];
     snprintf(meta_dir, sizeof meta_dir, "%s/meta", s->cfg.data_dir);
-    int err = meta_open(&s->meta, meta_dir, s->cfg.meta_map_size);
+    err = meta_open(&s->meta, meta_dir, s->cfg.meta_map_size);
     if (!err)
         err = chunk_store_open(&s->chunks, s->cfg.data_dir, s->cfg.capacity,
                                s->cfg.max_open_chunks);

@@ -12,6 +12,7 @@
 
 #include "buf_pool.h"
 #include "chunk_store.h"
+#include "common/chunk_layout.h"
 #include "common/proto.h"
 #include "config.h"
 #include "meta_store.h"
@@ -97,6 +98,10 @@ struct server {
     uint64_t reqs_live; /* requests allocated and not yet freed */
     int stopping;
     uint64_t rng; /* file id generator state */
+    /* For same-host clients that read chunk files themselves (client/local_read.c): the data
+     * directory as an absolute path, and this run's nonce, also in <data>/instance. */
+    char data_abs[4096];
+    uint8_t instance[BFS_INSTANCE_LEN];
     /* Client connections (loop.c). */
     struct srv_conn *conn_table[SRV_CONN_BUCKETS];
     struct srv_conn *conns;       /* every live connection */
@@ -118,6 +123,9 @@ struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req);
 /* Send the reply (status: 0 or positive errno) and free the request when it is out. */
 void server_reply(struct srv_req *req, int status, const void *args, size_t args_len,
                   void *data, size_t data_len);
+/* Finish a request that gets no reply (a hint): counted in the stats, then freed. Replies
+ * nobody waits for would pile up in a client that does not poll, and stall the server. */
+void server_done_silently(struct srv_req *req, int status);
 /* HELLO: connect the request's connection to the worker address in its payload, and reply. */
 void server_hello(struct srv_req *req);
 /* Close every client connection (shutdown, before the worker goes). */

@@ -932,6 +932,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_CHUNK_TRUNCATE: return 20;
     case BFS_OP_CHUNK_REMOVE: return 8;
     case BFS_OP_FSYNC: return 8;
+    case BFS_OP_CHUNK_PREFETCH: return 20;
     default: return 0;
     }
 }
@@ -988,9 +989,13 @@ static void barrage(struct raw *r, int s, int n_garbage, int n_semi, int n_fuzz)
          * fuzzed worker address is not something UCX is meant to survive. */
         if (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS || op == BFS_OP_HELLO)
             op = BFS_OP_LOOKUP;
+        /* A well-formed CHUNK_PREFETCH gets no reply (proto.h): fuzz it malformed only. */
+        int hint = op == BFS_OP_CHUNK_PREFETCH;
         frame_init(&fr, r, op);
         size_t fixed = op_fixed_args(op);
         size_t alen = rnd() & 1 && fixed ? fixed : rnd_below(200);
+        if (hint && alen == fixed)
+            alen = fixed + 1 + rnd_below(16);
         rnd_fill(fr.args, alen);
         fr.args_len = alen;
         if (fixed && fixed == alen && op != BFS_OP_CHUNK_WRITE && op <= BFS_OP_SUBTREE) {

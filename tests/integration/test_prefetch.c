@@ -4,7 +4,7 @@
  * read that enters chunk k at its start sends chunk k+1's server a CHUNK_PREFETCH hint, so the
  * servers together count exactly NCHUNK-1 hints (none past the end of the file), and every byte
  * reads back right. Reads that never start a chunk (mid-chunk, backwards) send none, and a
- * hint for a chunk that was never written (a hole) is harmless. */
+ * hint for a chunk that was never written (a hole) is harmless. Hints get no reply. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -32,6 +32,9 @@ static long prefetch_hints(benchfs_t *fs, int nservers)
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2;
+    /* Hints are for chunks read through their servers: same-host clients read chunk files
+     * themselves and send none (test_local_read checks that). */
+    setenv("BENCHFS_LOCAL_READS", "0", 1);
     struct cluster c;
     cluster_start(&c, n, NULL);
     benchfs_options_t o = {.registry = c.registry, .nservers = n, .chunk_size = CHUNK};

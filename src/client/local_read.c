@@ -1,0 +1,189 @@
+/* local_read.c — chunk reads served from a same-host server's own files, without an RPC.
+ *
+ * Why: through the server, a chunk read costs a round trip and two copies on the server's one
+ * thread (page cache into a buffer, then the buffer into the client by CMA). A pread() of the
+ * chunk file by the client is one copy, on the client's own core: what a local POSIX read
+ * costs. HDFS gives clients on a DataNode's host the same "short-circuit" reads.
+ *
+ * When it is safe:
+ *  - the server runs on this host as our user (rpc.c's shared-memory test), so its files are
+ *    ours to read and it is watched by pid;
+ *  - it told us its data directory and nonce (CHUNK_DIR), and <data>/instance holds that
+ *    nonce: we see the very directory it serves, not a same-named one in another container;
+ *  - it is alive (looked at every 100 ms, as for RPCs): a dead server's chunks fail as before.
+ * Writes, truncates and removes still go through the server, which finishes them before it
+ * replies, so a read here sees everything a CHUNK_READ would: close-to-open consistency holds.
+ * A missing chunk file is a hole (zeros), as on the server; any other surprise falls back to
+ * the RPC, which reports errors the usual way. $BENCHFS_LOCAL_READS=0 turns this off. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/chunk_layout.h"
+#include "common/log.h"
+#include "internal.h"
+
+void local_read_forget(struct conn *cn)
+{
+    free(cn->data_dir);
+    cn->data_dir = NULL;
+    cn->local_reads = 0;
+    cn->local_epoch++;
+}
+
+void local_read_init(struct bfs_file *f)
+{
+    for (int i = 0; i < LOCAL_FDS; i++)
+        f->lfds[i].fd = -1;
+}
+
+void local_read_close(struct bfs_file *f)
+{
+    for (int i = 0; i < LOCAL_FDS; i++) {
+        if (f->lfds[i].fd >= 0)
+            close(f->lfds[i].fd);
+        f->lfds[i].fd = -1;
+    }
+}
+
+/* The chunk file, from the descriptor's cache or opened now; -1 with errno if not.
+ * A cached file that was unlinked since (the chunk was removed by a truncate or an unlink,
+ * and may exist anew) is reopened: its link count says so, for one fstat instead of a
+ * path walk and an open. */
+static int chunk_fd(struct conn *cn, struct bfs_file *f, uint32_t server, uint64_t index)
+{
+    struct local_fd *hit = NULL;
+    for (int i = 0; i < LOCAL_FDS && !hit; i++) {
+        struct local_fd *l = &f->lfds[i];
+        if (l->fd >= 0 && l->server == server && l->index == index)
+            hit = l;
+    }
+    if (hit) {
+        struct stat st;
+        if (hit->epoch == cn->local_epoch && fstat(hit->fd, &st) == 0 && st.st_nlink > 0)
+            return hit->fd;
+        close(hit->fd);
+        hit->fd = -1;
+    }
+    char root[BFS_PATH_MAX + 16], path[BFS_PATH_MAX + 64];
+    snprintf(root, sizeof root, "%s/" BFS_CHUNK_SUBDIR, cn->data_dir);
+    if (bfs_chunk_path(path, sizeof path, root, f->ino.fileid, index) < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct local_fd *l = hit ? hit : &f->lfds[f->next_lfd++ % LOCAL_FDS];
+    if (l->fd >= 0)
+        close(l->fd);
+    *l = (struct local_fd){.fd = fd, .server = server, .epoch = cn->local_epoch, .index = index};
+    return fd;
+}
+
+/* Does <dir>/instance hold this nonce? */
+static int instance_matches(const char *dir, const uint8_t *nonce)
+{
+    char path[BFS_PATH_MAX + 32], text[2 * BFS_INSTANCE_LEN + 8], want[2 * BFS_INSTANCE_LEN + 1];
+    snprintf(path, sizeof path, "%s/" BFS_INSTANCE_FILE, dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n < 2 * BFS_INSTANCE_LEN)
+        return 0;
+    for (size_t i = 0; i < BFS_INSTANCE_LEN; i++)
+        snprintf(want + 2 * i, 3, "%02x", nonce[i]);
+    return memcmp(text, want, 2 * BFS_INSTANCE_LEN) == 0;
+}
+
+/* Ask the server where its chunks are and check that we see the same place. */
+static void discover(benchfs_t *fs, uint32_t server, struct conn *cn)
+{
+    struct rpc call = {.server = server, .op = BFS_OP_CHUNK_DIR};
+    cn->local_reads = -1;
+    int err = rpc_call(fs, &call);
+    if (err || call.rargs_len != BFS_INSTANCE_LEN || call.rdata_len == 0 ||
+        call.rdata_len >= BFS_PATH_MAX || memchr(call.rdata, '\0', call.rdata_len)) {
+        LOG_DEBUG("server %u: no local reads (chunk_dir: %s)", server,
+                  err ? strerror(-err) : "malformed reply");
+        rpc_release(&call);
+        return;
+    }
+    char *dir = malloc(call.rdata_len + 1);
+    if (dir) {
+        memcpy(dir, call.rdata, call.rdata_len);
+        dir[call.rdata_len] = '\0';
+    }
+    rpc_release(&call);
+    if (!dir)
+        return;
+    if (!instance_matches(dir, call.rargs)) {
+        LOG_INFO("server %u: %s is not the directory it serves from here; reading through it",
+                 server, dir);
+        free(dir);
+        return;
+    }
+    cn->data_dir = dir;
+    cn->local_reads = 1;
+}
+
+/* pread until `len` bytes or end of file; the byte count, or -1. */
+static ssize_t read_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int local_read_ready(benchfs_t *fs, uint32_t server)
+{
+    if (!fs->local_reads || server >= fs->nservers)
+        return 0;
+    const struct conn *cn = &fs->conns[server];
+    return cn->ep && !cn->failed && cn->local && cn->local_reads == 1;
+}
+
+int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t index,
+                     uint64_t offset)
+{
+    if (!fs->local_reads || c->server >= fs->nservers)
+        return 0;
+    struct conn *cn = &fs->conns[c->server];
+    if (!cn->ep || cn->failed || !cn->local)
+        return 0; /* not connected (the RPC connects), or remote */
+    rpc_check_alive(fs, c->server);
+    if (cn->failed)
+        return 0;
+    if (cn->local_reads == 0)
+        discover(fs, c->server, cn);
+    if (cn->local_reads != 1)
+        return 0;
+    int fd = chunk_fd(cn, f, c->server, index);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            return 0;
+        c->rdata_len = 0; /* never written: a hole */
+    } else {
+        ssize_t n = read_full(fd, c->rbuf, c->rcap, offset);
+        if (n < 0)
+            return 0;
+        c->rdata_len = (size_t)n;
+    }
+    c->status = 0;
+    return 1;
+}

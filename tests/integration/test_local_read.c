@@ -1,0 +1,212 @@
+/* test_local_read — same-host clients read chunk files directly, and only when that is safe.
+ *
+ *  1. A file of NCHUNK chunks with a hole reads back right, whole and in pieces that cross
+ *     chunk boundaries, while the servers count no CHUNK_READ (every chunk came from its file),
+ *     at most one CHUNK_DIR each, and no read-ahead hints.
+ *  2. A descriptor that keeps chunk files open sees another client's truncate and rewrite.
+ *  3. A server whose <data>/instance does not hold its nonce (the client would be looking at
+ *     another directory) is read through RPCs, and the bytes are still right.
+ *  4. With BENCHFS_LOCAL_READS=0 every chunk read goes to the servers.
+ *  5. A restarted server (a new nonce) is found again and read directly, with its old data.
+ *
+ * usage: test_local_read NSERVERS */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+
+#define CHUNK 65536u
+#define NCHUNK 6
+#define HOLE 3 /* chunk never written */
+#define LEN ((size_t)NCHUNK * CHUNK)
+
+static int nservers;
+
+/* Sum of one counter ("chunk_read.count" ...) over every server. */
+static long counter(benchfs_t *fs, const char *name)
+{
+    static char buf[65536];
+    char key[64];
+    snprintf(key, sizeof key, "%s ", name);
+    long total = 0;
+    for (int s = 0; s < nservers; s++) {
+        if (benchfs_server_stats(fs, s, buf, sizeof buf) < 0)
+            return -1;
+        const char *p = strstr(buf, key);
+        if (p)
+            total += strtol(p + strlen(key), NULL, 10);
+    }
+    return total;
+}
+
+static void fill(unsigned char *d, unsigned seed)
+{
+    for (size_t i = 0; i < LEN; i++)
+        d[i] = (i / CHUNK == HOLE) ? 0 : (unsigned char)(i * 31 + seed);
+}
+
+/* Write `want` (its hole chunk skipped) to path, truncating first. */
+static void write_file(benchfs_t *fs, const char *path, const unsigned char *want)
+{
+    int fd = benchfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    for (unsigned k = 0; k < NCHUNK; k++)
+        if (k != HOLE)
+            CHECK(benchfs_pwrite(fs, fd, want + (size_t)k * CHUNK, CHUNK, (off_t)k * CHUNK) ==
+                  (ssize_t)CHUNK);
+    CHECK_OK(benchfs_close(fs, fd));
+}
+
+/* Read the whole file through fd in one call, then in 10000-byte pieces; compare. */
+static void read_check(benchfs_t *fs, int fd, const unsigned char *want, const char *what)
+{
+    static unsigned char back[LEN];
+    memset(back, 0xee, LEN);
+    CHECK(benchfs_pread(fs, fd, back, LEN, 0) == (ssize_t)LEN);
+    if (memcmp(back, want, LEN) != 0) {
+        fprintf(stderr, "FAIL %s: whole-file read differs\n", what);
+        test_failures++;
+    }
+    memset(back, 0xee, LEN);
+    for (size_t off = 0; off < LEN; off += 10000) {
+        size_t n = LEN - off < 10000 ? LEN - off : 10000;
+        CHECK(benchfs_pread(fs, fd, back + off, n, (off_t)off) == (ssize_t)n);
+    }
+    if (memcmp(back, want, LEN) != 0) {
+        fprintf(stderr, "FAIL %s: piecewise read differs\n", what);
+        test_failures++;
+    }
+}
+
+static void read_path(benchfs_t *fs, const char *path, const unsigned char *want, const char *what)
+{
+    int fd = benchfs_open(fs, path, O_RDONLY, 0);
+    CHECK(fd >= 0);
+    read_check(fs, fd, want, what);
+    CHECK_OK(benchfs_close(fs, fd));
+}
+
+static benchfs_t *client(struct cluster *c)
+{
+    benchfs_options_t o = {.registry = c->registry, .nservers = c->n, .chunk_size = CHUNK,
+                           .wait_ms = 20000};
+    benchfs_t *fs = benchfs_init_opts(&o);
+    if (!fs) {
+        fprintf(stderr, "benchfs_init: %s\n", benchfs_strerror());
+        exit(2);
+    }
+    return fs;
+}
+
+static void set_instance(struct cluster *c, int id, const char *text)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/instance", c->data[id]);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void get_instance(struct cluster *c, int id, char *out, size_t cap)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/instance", c->data[id]);
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    CHECK(f != NULL && fgets(out, (int)cap, f) != NULL);
+    if (f)
+        fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    nservers = argc > 1 ? atoi(argv[1]) : 2;
+    unsetenv("BENCHFS_LOCAL_READS");
+    unsetenv("BENCHFS_SAME_HOST");
+    struct cluster c;
+    cluster_start(&c, nservers, NULL);
+    benchfs_t *fs = client(&c), *other = client(&c);
+    static unsigned char want[LEN], want2[LEN];
+    fill(want, 7);
+    fill(want2, 99);
+
+    /* 1. Direct reads: right bytes, no CHUNK_READ, no hints. */
+    write_file(fs, "/f", want);
+    long reads0 = counter(fs, "chunk_read.count"), hints0 = counter(fs, "chunk_prefetch.count");
+    int fd = benchfs_open(fs, "/f", O_RDONLY, 0);
+    CHECK(fd >= 0);
+    read_check(fs, fd, want, "direct reads");
+    long reads1 = counter(fs, "chunk_read.count"), dirs = counter(fs, "chunk_dir.count");
+    CHECK(reads1 == reads0);
+    CHECK(dirs >= 1 && dirs <= nservers);
+    CHECK(counter(fs, "chunk_prefetch.count") == hints0);
+    printf("local_read: %ld chunk reads and %ld prefetch hints reached the servers; %ld "
+           "chunk_dir\n", reads1 - reads0, counter(fs, "chunk_prefetch.count") - hints0, dirs);
+
+    /* 2. fd keeps chunk files open: another client's truncate + rewrite must show. The
+     * first reads after it touch chunks 0 and 1, which fd has just read (kept open). */
+    unsigned char head[200];
+    CHECK(benchfs_pread(fs, fd, head, sizeof head, CHUNK - 100) == (ssize_t)sizeof head);
+    write_file(other, "/f", want2);
+    CHECK(benchfs_pread(fs, fd, head, sizeof head, CHUNK - 100) == (ssize_t)sizeof head);
+    CHECK(memcmp(head, want2 + CHUNK - 100, sizeof head) == 0);
+    read_check(fs, fd, want2, "after another client's truncate and rewrite");
+    CHECK(benchfs_pread(fs, fd, head, sizeof head, CHUNK - 100) == (ssize_t)sizeof head);
+    CHECK_OK(benchfs_truncate(other, "/f", 0));
+    write_file(other, "/f", want);
+    CHECK(benchfs_pread(fs, fd, head, sizeof head, CHUNK - 100) == (ssize_t)sizeof head);
+    CHECK(memcmp(head, want + CHUNK - 100, sizeof head) == 0);
+    read_check(fs, fd, want, "after truncate to 0 and rewrite");
+    CHECK_OK(benchfs_close(fs, fd));
+    /* Remove and recreate at the same path: a new file, read anew. */
+    CHECK_OK(benchfs_unlink(other, "/f"));
+    write_file(other, "/f", want2);
+    read_path(fs, "/f", want2, "after remove and recreate");
+    CHECK(counter(fs, "chunk_read.count") == reads0);
+
+    /* 3. No server's instance file holds its nonce: reads go through the servers. */
+    char saved[CLUSTER_MAX][64];
+    for (int s = 0; s < nservers; s++) {
+        get_instance(&c, s, saved[s], sizeof saved[s]);
+        set_instance(&c, s, "00000000000000000000000000000000\n");
+    }
+    benchfs_t *fresh = client(&c);
+    long before = counter(fs, "chunk_read.count");
+    read_path(fresh, "/f", want2, "instance mismatch");
+    long through = counter(fs, "chunk_read.count") - before;
+    CHECK(through >= NCHUNK); /* the whole-file read alone is one CHUNK_READ per chunk */
+    CHECK_OK(benchfs_term(fresh));
+    for (int s = 0; s < nservers; s++)
+        set_instance(&c, s, saved[s]);
+
+    /* 4. Turned off: through the servers. */
+    setenv("BENCHFS_LOCAL_READS", "0", 1);
+    fresh = client(&c);
+    unsetenv("BENCHFS_LOCAL_READS");
+    before = counter(fs, "chunk_read.count");
+    read_path(fresh, "/f", want2, "BENCHFS_LOCAL_READS=0");
+    CHECK(counter(fs, "chunk_read.count") - before >= NCHUNK);
+    CHECK_OK(benchfs_term(fresh));
+
+    /* 5. Restart server 0: its new nonce is learnt, and direct reads resume. */
+    cluster_kill(&c, 0, SIGKILL);
+    cluster_start_server(&c, 0);
+    char now[64];
+    get_instance(&c, 0, now, sizeof now);
+    CHECK(strcmp(now, saved[0]) != 0);
+    read_path(fs, "/f", want2, "after a restart (first read)");
+    before = counter(fs, "chunk_read.count");
+    read_path(fs, "/f", want2, "after a restart");
+    CHECK(counter(fs, "chunk_read.count") == before);
+
+    CHECK_OK(benchfs_term(other));
+    CHECK_OK(benchfs_term(fs));
+    cluster_stop(&c);
+    return test_finish("local_read");
+}
