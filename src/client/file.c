@@ -185,7 +185,7 @@ BFS_API int benchfs_close(benchfs_t *fs, int fd)
     fs->files[fd] = NULL;
     if (err)
         bfs_fail(-err, "close %s: publishing the size", f->path);
-    local_read_close(f);
+    local_read_close(fs, f);
     free(f);
     LEAVE(fs, err ? -1 : 0);
 }
@@ -198,7 +198,7 @@ int file_close_all(benchfs_t *fs)
             continue;
         if (flush_size(fs, fs->files[i]) != 0)
             rc = -1;
-        local_read_close(fs->files[i]);
+        local_read_close(fs, fs->files[i]);
         free(fs->files[i]);
         fs->files[i] = NULL;
     }

@@ -76,7 +76,8 @@ struct local_fd {
     uint32_t epoch; /* conn.local_epoch when opened */
     uint64_t index;
 };
-#define LOCAL_FDS 4
+#define LOCAL_FDS 4      /* per descriptor */
+#define LOCAL_FDS_MAX 64 /* per context, so many open BenchFS files do not exhaust the fds */
 
 struct bfs_file {
     char path[BFS_PATH_MAX];
@@ -102,6 +103,7 @@ struct benchfs {
     size_t eager_threshold;
     int same_host_shm; /* talk to same-host servers over shared memory ($BENCHFS_SAME_HOST) */
     int local_reads;   /* read same-host servers' chunk files directly ($BENCHFS_LOCAL_READS) */
+    int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
     /* HELLO (sent on each new endpoint): our worker address, and the frame header. */
@@ -143,7 +145,7 @@ void local_read_forget(struct conn *cn);
 /* Are chunks of this server read here (as far as is known now)? */
 int local_read_ready(benchfs_t *fs, uint32_t server);
 void local_read_init(struct bfs_file *f);
-void local_read_close(struct bfs_file *f); /* closes the chunk files f kept open */
+void local_read_close(benchfs_t *fs, struct bfs_file *f); /* closes the chunk files f kept */
 
 /* errors.c — per-thread error text; these return -1 with errno set, for `return fail(...)` */
 int bfs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

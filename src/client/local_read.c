@@ -41,11 +41,13 @@ void local_read_init(struct bfs_file *f)
         f->lfds[i].fd = -1;
 }
 
-void local_read_close(struct bfs_file *f)
+void local_read_close(benchfs_t *fs, struct bfs_file *f)
 {
     for (int i = 0; i < LOCAL_FDS; i++) {
-        if (f->lfds[i].fd >= 0)
+        if (f->lfds[i].fd >= 0) {
             close(f->lfds[i].fd);
+            fs->local_fds--;
+        }
         f->lfds[i].fd = -1;
     }
 }
@@ -53,9 +55,12 @@ void local_read_close(struct bfs_file *f)
 /* The chunk file, from the descriptor's cache or opened now; -1 with errno if not.
  * A cached file that was unlinked since (the chunk was removed by a truncate or an unlink,
  * and may exist anew) is reopened: its link count says so, for one fstat instead of a
- * path walk and an open. */
-static int chunk_fd(struct conn *cn, struct bfs_file *f, uint32_t server, uint64_t index)
+ * path walk and an open. The application's descriptors come first: a context keeps at most
+ * LOCAL_FDS_MAX chunk files open in all; past that, *transient says to close after use. */
+static int chunk_fd(benchfs_t *fs, struct conn *cn, struct bfs_file *f, uint32_t server,
+                    uint64_t index, int *transient)
 {
+    *transient = 0;
     struct local_fd *hit = NULL;
     for (int i = 0; i < LOCAL_FDS && !hit; i++) {
         struct local_fd *l = &f->lfds[i];
@@ -68,6 +73,7 @@ static int chunk_fd(struct conn *cn, struct bfs_file *f, uint32_t server, uint64
             return hit->fd;
         close(hit->fd);
         hit->fd = -1;
+        fs->local_fds--;
     }
     char root[BFS_PATH_MAX + 16], path[BFS_PATH_MAX + 64];
     snprintf(root, sizeof root, "%s/" BFS_CHUNK_SUBDIR, cn->data_dir);
@@ -79,8 +85,14 @@ static int chunk_fd(struct conn *cn, struct bfs_file *f, uint32_t server, uint64
     if (fd < 0)
         return -1;
     struct local_fd *l = hit ? hit : &f->lfds[f->next_lfd++ % LOCAL_FDS];
-    if (l->fd >= 0)
+    if (l->fd >= 0) {
         close(l->fd);
+    } else if (fs->local_fds >= LOCAL_FDS_MAX) {
+        *transient = 1;
+        return fd;
+    } else {
+        fs->local_fds++;
+    }
     *l = (struct local_fd){.fd = fd, .server = server, .epoch = cn->local_epoch, .index = index};
     return fd;
 }
@@ -173,13 +185,16 @@ int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t 
         discover(fs, c->server, cn);
     if (cn->local_reads != 1)
         return 0;
-    int fd = chunk_fd(cn, f, c->server, index);
+    int transient;
+    int fd = chunk_fd(fs, cn, f, c->server, index, &transient);
     if (fd < 0) {
         if (errno != ENOENT)
             return 0;
         c->rdata_len = 0; /* never written: a hole */
     } else {
         ssize_t n = read_full(fd, c->rbuf, c->rcap, offset);
+        if (transient)
+            close(fd);
         if (n < 0)
             return 0;
         c->rdata_len = (size_t)n;

@@ -8,8 +8,11 @@
  *     another directory) is read through RPCs, and the bytes are still right.
  *  4. With BENCHFS_LOCAL_READS=0 every chunk read goes to the servers.
  *  5. A restarted server (a new nonce) is found again and read directly, with its old data.
+ *  6. Many open descriptors keep at most 64 chunk files open in all (the application's own
+ *     descriptor limit comes first), and still read right.
  *
  * usage: test_local_read NSERVERS */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -87,6 +90,18 @@ static void read_path(benchfs_t *fs, const char *path, const unsigned char *want
     CHECK(fd >= 0);
     read_check(fs, fd, want, what);
     CHECK_OK(benchfs_close(fs, fd));
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
 }
 
 static benchfs_t *client(struct cluster *c)
@@ -204,6 +219,28 @@ int main(int argc, char **argv)
     before = counter(fs, "chunk_read.count");
     read_path(fs, "/f", want2, "after a restart");
     CHECK(counter(fs, "chunk_read.count") == before);
+
+    /* 6. 40 files open at once, each read whole (5 chunk files each). */
+    enum { NFILES = 40 };
+    int fds[NFILES];
+    char name[32];
+    for (int i = 0; i < NFILES; i++) {
+        snprintf(name, sizeof name, "/many%d", i);
+        write_file(other, name, want);
+    }
+    int base = open_fds();
+    for (int i = 0; i < NFILES; i++) {
+        snprintf(name, sizeof name, "/many%d", i);
+        fds[i] = benchfs_open(fs, name, O_RDONLY, 0);
+        CHECK(fds[i] >= 0);
+        read_check(fs, fds[i], want, "many open descriptors");
+    }
+    int kept = open_fds() - base;
+    printf("local_read: %d descriptors open; %d process fds more than before\n", NFILES, kept);
+    CHECK(kept >= 0 && kept <= 64 + 8); /* 64 chunk files, and a few for UCX at most */
+    for (int i = 0; i < NFILES; i++)
+        CHECK_OK(benchfs_close(fs, fds[i]));
+    CHECK(open_fds() <= base + 8);
 
     CHECK_OK(benchfs_term(other));
     CHECK_OK(benchfs_term(fs));
