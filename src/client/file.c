@@ -334,17 +334,18 @@ static int refresh_size(benchfs_t *fs, struct bfs_file *f)
 /* A read that enters chunk k at its start is taken for a sequential reader: chunk k+1's
  * server is asked to read that chunk from its device now (a hint, not awaited), so the reader
  * does not wait for the disk each time it crosses into a chunk on another server. */
-static void prefetch_next_chunk(benchfs_t *fs, const struct bfs_file *f, size_t len,
-                                uint64_t off)
+static void prefetch_next_chunk(benchfs_t *fs, struct bfs_file *f, size_t len, uint64_t off)
 {
     uint64_t cs = f->ino.chunk_size, k = (off + len - 1) / cs;
     if (off > k * cs || (k + 1) * cs >= f->ino.size)
         return;
     uint32_t server = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, k + 1));
-    /* A chunk we will read ourselves needs no hint: the kernel reads ahead in our open chunk
-     * file, and the hint's wake-up of the server costs more than it saves. */
-    if (local_read_ready(fs, server))
+    /* A chunk we will read ourselves is read ahead here (FADV_WILLNEED on its file): a hint
+     * would wake the server, which costs more than the call. */
+    if (local_read_ready(fs, server)) {
+        local_read_ahead(fs, f, k);
         return;
+    }
     uint8_t args[20];
     struct bfs_wbuf w;
     bfs_wb_init(&w, args, sizeof args);

@@ -88,6 +88,7 @@ struct bfs_file {
     int64_t mtime_ns;
     struct local_fd lfds[LOCAL_FDS]; /* chunk files read directly; next_lfd: next to reuse */
     unsigned next_lfd;
+    uint64_t ra_next; /* direct reads: the next chunk not yet read ahead */
 };
 
 struct benchfs {
@@ -144,6 +145,10 @@ int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t 
 void local_read_forget(struct conn *cn);
 /* Are chunks of this server read here (as far as is known now)? */
 int local_read_ready(benchfs_t *fs, uint32_t server);
+/* A sequential reader entered chunk k of f: start the device reading the next chunks that are
+ * ours to read (about LOCAL_READ_AHEAD bytes), opening them into f's cache. */
+void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k);
+#define LOCAL_READ_AHEAD (8u << 20)
 void local_read_init(struct bfs_file *f);
 void local_read_close(benchfs_t *fs, struct bfs_file *f); /* closes the chunk files f kept */
 

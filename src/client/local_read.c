@@ -202,3 +202,27 @@ int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t 
     c->status = 0;
     return 1;
 }
+
+void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k)
+{
+    /* The kernel reads ahead read_ahead_kb (commonly 8 MiB) in one big file; chunk files are
+     * smaller, so keep about as much in flight: the next `w` chunks, each asked for once. */
+    uint64_t cs = f->ino.chunk_size, w = (LOCAL_READ_AHEAD + cs - 1) / cs;
+    if (w > LOCAL_FDS - 1)
+        w = LOCAL_FDS - 1; /* they stay open in f's cache until read */
+    if (f->ra_next <= k || f->ra_next > k + w + 1)
+        f->ra_next = k + 1; /* first time, or the reader jumped */
+    for (; f->ra_next <= k + w && f->ra_next * cs < f->ino.size; f->ra_next++) {
+        uint64_t j = f->ra_next;
+        uint32_t server = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, j));
+        if (!local_read_ready(fs, server))
+            continue;
+        int transient;
+        int fd = chunk_fd(fs, &fs->conns[server], f, server, j, &transient);
+        if (fd < 0)
+            continue; /* a hole, or no matter: the read will tell */
+        posix_fadvise(fd, 0, (off_t)cs, POSIX_FADV_WILLNEED);
+        if (transient)
+            close(fd);
+    }
+}
