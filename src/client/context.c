@@ -72,6 +72,10 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     fs->same_host_shm = !(shm && strcmp(shm, "0") == 0);
     const char *lr = getenv("BENCHFS_LOCAL_READS");
     fs->local_reads = fs->same_host_shm && !(lr && strcmp(lr, "0") == 0);
+    const char *wb = getenv("BENCHFS_WRITE_BEHIND");
+    fs->write_behind = !(wb && strcmp(wb, "0") == 0);
+    const char *lw = getenv("BENCHFS_LOCAL_WRITES");
+    fs->local_writes = fs->same_host_shm && !(lw && strcmp(lw, "0") == 0);
 
     int n = bfs_registry_wait(reg, o.nservers, wait_ms);
     if (n < 0) {

@@ -294,7 +294,7 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
     long n = split(f, BFS_OP_CHUNK_WRITE, buf, NULL, len, off, &calls, &args, fs);
     if (n < 0)
         return bfs_fail(ENOMEM, "write %s", f->path);
-    rpc_run(fs, calls, (size_t)n);
+    local_write_run(fs, f, calls, (size_t)n); /* same-host chunks written here, others sent */
     int err = 0;
     for (long i = 0; i < n && !err; i++)
         err = calls[i].status;

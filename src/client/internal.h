@@ -35,9 +35,10 @@ struct conn {
     int failed;      /* the peer is dead (UCX said so, or its pid is gone); reconnect */
     int fail_status; /* errno to report for calls that were in flight */
     uint64_t addr_hash; /* hash of the registry address ep was made for (one incarnation) */
-    /* Reading its chunk files directly (local_read.c): 0 not asked yet, 1 yes (data_dir
-     * set), -1 no. Asked again on each new endpoint: a restarted server may serve elsewhere. */
-    int local_reads;
+    /* Reading and writing its chunk files directly (local_read.c): 0 not asked yet, 1 yes
+     * (data_dir set), -1 no. Asked again on each new endpoint: a restarted server may serve
+     * elsewhere. */
+    int direct;
     char *data_dir;
     uint32_t local_epoch; /* bumped by each forget: chunk files opened before are stale */
 };
@@ -104,6 +105,8 @@ struct benchfs {
     size_t eager_threshold;
     int same_host_shm; /* talk to same-host servers over shared memory ($BENCHFS_SAME_HOST) */
     int local_reads;   /* read same-host servers' chunk files directly ($BENCHFS_LOCAL_READS) */
+    int local_writes;  /* write them directly, after CHUNK_RESERVE ($BENCHFS_LOCAL_WRITES) */
+    int write_behind;  /* direct writes start writeback at once ($BENCHFS_WRITE_BEHIND) */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
@@ -145,6 +148,18 @@ int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t 
 void local_read_forget(struct conn *cn);
 /* Are chunks of this server read here (as far as is known now)? */
 int local_read_ready(benchfs_t *fs, uint32_t server);
+/* May chunk files of this server be used directly? Asks the server where they are the first
+ * time (CHUNK_DIR), and looks at its pid (every 100 ms). */
+int local_io_usable(benchfs_t *fs, uint32_t server);
+/* Chunk file `index` of f on a same-host server, from f's cache or opened now (for writing
+ * too if f is); -1 with errno if not. *transient: the caller closes it after use. */
+int local_chunk_fd(benchfs_t *fs, struct bfs_file *f, uint32_t server, uint64_t index,
+                   int *transient);
+
+/* local_write.c — chunk writes to same-host servers: the server reserves (creates the chunk
+ * file, counts the bytes: CHUNK_RESERVE), the client writes the file. Runs the calls of one
+ * write; calls[i] are CHUNK_WRITEs from split(). Returns when all are done. */
+void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls, size_t n);
 /* A sequential reader entered chunk k of f: start the device reading the next chunks that are
  * ours to read (about LOCAL_READ_AHEAD bytes), opening them into f's cache. */
 void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k);

@@ -31,7 +31,7 @@ void local_read_forget(struct conn *cn)
 {
     free(cn->data_dir);
     cn->data_dir = NULL;
-    cn->local_reads = 0;
+    cn->direct = 0;
     cn->local_epoch++;
 }
 
@@ -57,10 +57,15 @@ void local_read_close(benchfs_t *fs, struct bfs_file *f)
  * and may exist anew) is reopened: its link count says so, for one fstat instead of a
  * path walk and an open. The application's descriptors come first: a context keeps at most
  * LOCAL_FDS_MAX chunk files open in all; past that, *transient says to close after use. */
-static int chunk_fd(benchfs_t *fs, struct conn *cn, struct bfs_file *f, uint32_t server,
-                    uint64_t index, int *transient)
+int local_chunk_fd(benchfs_t *fs, struct bfs_file *f, uint32_t server, uint64_t index,
+                   int *transient)
 {
+    struct conn *cn = &fs->conns[server];
     *transient = 0;
+    if (cn->direct != 1) {
+        errno = EAGAIN; /* not known (any more) where its chunk files are */
+        return -1;
+    }
     struct local_fd *hit = NULL;
     for (int i = 0; i < LOCAL_FDS && !hit; i++) {
         struct local_fd *l = &f->lfds[i];
@@ -81,7 +86,8 @@ static int chunk_fd(benchfs_t *fs, struct conn *cn, struct bfs_file *f, uint32_t
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* A descriptor open for writing may write directly too (local_write.c). */
+    int fd = open(path, ((f->flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0)
         return -1;
     struct local_fd *l = hit ? hit : &f->lfds[f->next_lfd++ % LOCAL_FDS];
@@ -118,7 +124,7 @@ static int instance_matches(const char *dir, const uint8_t *nonce)
 static void discover(benchfs_t *fs, uint32_t server, struct conn *cn)
 {
     struct rpc call = {.server = server, .op = BFS_OP_CHUNK_DIR};
-    cn->local_reads = -1;
+    cn->direct = -1;
     int err = rpc_call(fs, &call);
     if (err || call.rargs_len != BFS_INSTANCE_LEN || call.rdata_len == 0 ||
         call.rdata_len >= BFS_PATH_MAX || memchr(call.rdata, '\0', call.rdata_len)) {
@@ -142,7 +148,7 @@ static void discover(benchfs_t *fs, uint32_t server, struct conn *cn)
         return;
     }
     cn->data_dir = dir;
-    cn->local_reads = 1;
+    cn->direct = 1;
 }
 
 /* pread until `len` bytes or end of file; the byte count, or -1. */
@@ -167,26 +173,34 @@ int local_read_ready(benchfs_t *fs, uint32_t server)
     if (!fs->local_reads || server >= fs->nservers)
         return 0;
     const struct conn *cn = &fs->conns[server];
-    return cn->ep && !cn->failed && cn->local && cn->local_reads == 1;
+    return cn->ep && !cn->failed && cn->local && cn->direct == 1;
+}
+
+int local_io_usable(benchfs_t *fs, uint32_t server)
+{
+    if (server >= fs->nservers)
+        return 0;
+    struct conn *cn = &fs->conns[server];
+    if (cn->ep && !cn->failed)
+        rpc_check_alive(fs, server); /* gone? then reconnect: it may have been restarted */
+    if ((!cn->ep || cn->failed) && rpc_connect(fs, server) != 0) {
+        bfs_clear_error(); /* the RPC will fail and tell */
+        return 0;
+    }
+    if (!cn->local)
+        return 0;
+    if (cn->direct == 0)
+        discover(fs, server, cn);
+    return cn->direct == 1;
 }
 
 int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t index,
                      uint64_t offset)
 {
-    if (!fs->local_reads || c->server >= fs->nservers)
-        return 0;
-    struct conn *cn = &fs->conns[c->server];
-    if (!cn->ep || cn->failed || !cn->local)
-        return 0; /* not connected (the RPC connects), or remote */
-    rpc_check_alive(fs, c->server);
-    if (cn->failed)
-        return 0;
-    if (cn->local_reads == 0)
-        discover(fs, c->server, cn);
-    if (cn->local_reads != 1)
+    if (!fs->local_reads || !local_io_usable(fs, c->server))
         return 0;
     int transient;
-    int fd = chunk_fd(fs, cn, f, c->server, index, &transient);
+    int fd = local_chunk_fd(fs, f, c->server, index, &transient);
     if (fd < 0) {
         if (errno != ENOENT)
             return 0;
@@ -218,7 +232,7 @@ void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k)
         if (!local_read_ready(fs, server))
             continue;
         int transient;
-        int fd = chunk_fd(fs, &fs->conns[server], f, server, j, &transient);
+        int fd = local_chunk_fd(fs, f, server, j, &transient);
         if (fd < 0)
             continue; /* a hole, or no matter: the read will tell */
         posix_fadvise(fd, 0, (off_t)cs, POSIX_FADV_WILLNEED);

@@ -23,6 +23,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_HELLO] = "hello",
         [BFS_OP_CHUNK_PREFETCH] = "chunk_prefetch",
         [BFS_OP_CHUNK_DIR] = "chunk_dir",
+        [BFS_OP_CHUNK_RESERVE] = "chunk_reserve",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";

@@ -34,6 +34,9 @@
  *  CHUNK_DIR       -                                          bytes[16] instance nonce;
  *                                                             data: the data directory
  *                                                             (absolute; chunk_layout.h)
+ *  CHUNK_RESERVE   u64 fileid, u64 chunk, u64 offset,         - (the chunk file exists and the
+ *                  u64 length, u32 chunk_size                 bytes are counted: a same-host
+ *                                                             client writes them itself)
  *  HELLO           -; data: the client's UCX worker address   - (status only; the client
  *                                                             need not wait for it)
  *
@@ -71,6 +74,7 @@ enum bfs_op {
     BFS_OP_HELLO,
     BFS_OP_CHUNK_PREFETCH,
     BFS_OP_CHUNK_DIR,
+    BFS_OP_CHUNK_RESERVE,
     BFS_OP__COUNT
 };
 

@@ -359,6 +359,27 @@ static void op_chunk_write(struct srv_req *req, struct bfs_rbuf *r)
     submit_write(req);
 }
 
+/* A same-host client writes [off, off+len) of the chunk file itself (client/local_write.c):
+ * create the file and count the bytes against the capacity, as a CHUNK_WRITE would. */
+static void op_chunk_reserve(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    uint64_t fileid = bfs_rb_u64(r), index = bfs_rb_u64(r), off = bfs_rb_u64(r),
+             len = bfs_rb_u64(r);
+    uint32_t chunk_size = bfs_rb_u32(r);
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err)
+        err = check_chunk_args(off, len, chunk_size);
+    struct chunk_file *cf = NULL;
+    if (!err)
+        err = chunk_get(s->chunks, fileid, index, 1, &cf);
+    if (!err) {
+        err = chunk_reserve(s->chunks, cf, off, len);
+        chunk_put(s->chunks, cf);
+    }
+    reply_empty(req, err);
+}
+
 static void read_done(struct srv_req *req, int res)
 {
     chunk_put(req->srv->chunks, req->cf);
@@ -603,6 +624,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_HELLO: server_hello(req); break;
     case BFS_OP_CHUNK_PREFETCH: op_chunk_prefetch(req, &r); break;
     case BFS_OP_CHUNK_DIR: op_chunk_dir(req, &r); break;
+    case BFS_OP_CHUNK_RESERVE: op_chunk_reserve(req, &r); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

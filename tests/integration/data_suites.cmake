@@ -11,13 +11,14 @@ foreach(t test_integrity test_dead_server test_concurrency)
   add_test(NAME ${t}_tcp_2srv COMMAND ${t} 2)
   set_tests_properties(${t}_tcp_2srv PROPERTIES TIMEOUT 300 ENVIRONMENT BENCHFS_SAME_HOST=0)
 endforeach()
-# And with shared memory but chunk reads through the servers (no direct reads of their
-# chunk files): the RPC read path that same-host clients otherwise skip.
-foreach(t test_integrity test_dead_server test_concurrency)
-  add_test(NAME ${t}_rpcread_2srv COMMAND ${t} 2)
-  set_tests_properties(${t}_rpcread_2srv PROPERTIES TIMEOUT 300 ENVIRONMENT BENCHFS_LOCAL_READS=0)
+# And with shared memory but chunk data through the servers (no direct reads or writes of
+# their chunk files): the RPC data path that same-host clients otherwise skip.
+foreach(t test_integrity test_dead_server test_concurrency test_capacity)
+  add_test(NAME ${t}_rpcio_2srv COMMAND ${t} 2)
+  set_tests_properties(${t}_rpcio_2srv PROPERTIES TIMEOUT 300
+                       ENVIRONMENT "BENCHFS_LOCAL_READS=0;BENCHFS_LOCAL_WRITES=0")
 endforeach()
 # Sequential readers send read-ahead hints for the next chunk (exactly one per chunk).
 bfs_integration(test_prefetch 1 2 4)
-# Same-host clients read chunk files directly: only when safe, never stale.
-bfs_integration(test_local_read 1 2 4)
+# Same-host clients read and write chunk files directly: only when safe, never stale.
+bfs_integration(test_local_io 1 2 4)

@@ -933,6 +933,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_CHUNK_REMOVE: return 8;
     case BFS_OP_FSYNC: return 8;
     case BFS_OP_CHUNK_PREFETCH: return 20;
+    case BFS_OP_CHUNK_RESERVE: return 36;
     default: return 0;
     }
 }

@@ -68,7 +68,7 @@ for i in 0 1 2; do
   has "^$i +up +$(hostname) +${PIDS[i]} +[0-9]+B:[0-9a-f]+ +64\.0M " out.txt
 done
 has "^  used_bytes [1-9]" out.txt
-has "^  chunk_write\.count [1-9]" out.txt
+has "^  chunk_(write|reserve)\.count [1-9]" out.txt
 
 # --- SIGKILL one: status shows it down at once, the others up
 kill -KILL "${PIDS[1]}"

@@ -1,4 +1,4 @@
-/* test_local_read — same-host clients read chunk files directly, and only when that is safe.
+/* test_local_io — same-host clients read and write chunk files directly, only when safe.
  *
  *  1. A file of NCHUNK chunks with a hole reads back right, whole and in pieces that cross
  *     chunk boundaries, while the servers count no CHUNK_READ (every chunk came from its file),
@@ -10,8 +10,11 @@
  *  5. A restarted server (a new nonce) is found again and read directly, with its old data.
  *  6. Many open descriptors keep at most 64 chunk files open in all (the application's own
  *     descriptor limit comes first), and still read right.
+ *  7. Writes: the servers count CHUNK_RESERVEs and no CHUNK_WRITE, the bytes read back right
+ *     through the servers, and a descriptor whose chunk files were unlinked under it (another
+ *     client's truncate) writes into the new files, where others see the bytes.
  *
- * usage: test_local_read NSERVERS */
+ * usage: test_local_io NSERVERS */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -161,7 +164,7 @@ int main(int argc, char **argv)
     CHECK(reads1 == reads0);
     CHECK(dirs >= 1 && dirs <= nservers);
     CHECK(counter(fs, "chunk_prefetch.count") == hints0);
-    printf("local_read: %ld chunk reads and %ld prefetch hints reached the servers; %ld "
+    printf("local_io: %ld chunk reads and %ld prefetch hints reached the servers; %ld "
            "chunk_dir\n", reads1 - reads0, counter(fs, "chunk_prefetch.count") - hints0, dirs);
 
     /* 2. fd keeps chunk files open: another client's truncate + rewrite must show. The
@@ -236,14 +239,41 @@ int main(int argc, char **argv)
         read_check(fs, fds[i], want, "many open descriptors");
     }
     int kept = open_fds() - base;
-    printf("local_read: %d descriptors open; %d process fds more than before\n", NFILES, kept);
+    printf("local_io: %d descriptors open; %d process fds more than before\n", NFILES, kept);
     CHECK(kept >= 0 && kept <= 64 + 8); /* 64 chunk files, and a few for UCX at most */
     for (int i = 0; i < NFILES; i++)
         CHECK_OK(benchfs_close(fs, fds[i]));
     CHECK(open_fds() <= base + 8);
 
+    /* 7. Direct writes. Every file so far was written directly: no CHUNK_WRITE at all. */
+    CHECK(counter(fs, "chunk_write.count") == 0 && counter(fs, "chunk_reserve.count") > 0);
+    setenv("BENCHFS_LOCAL_READS", "0", 1);
+    benchfs_t *served = client(&c);
+    unsetenv("BENCHFS_LOCAL_READS");
+    read_path(served, "/many0", want, "direct writes, read through the servers");
+    int wfd = benchfs_open(fs, "/w", O_CREAT | O_RDWR, 0644);
+    CHECK(wfd >= 0);
+    CHECK(benchfs_pwrite(fs, wfd, want, LEN, 0) == (ssize_t)LEN); /* keeps chunk files open */
+    CHECK_OK(benchfs_fsync(fs, wfd));
+    CHECK_OK(benchfs_truncate(other, "/w", 0)); /* unlinks them */
+    const size_t last = LEN - CHUNK; /* the chunk written last: surely still open in wfd */
+    CHECK(benchfs_pwrite(fs, wfd, want2 + last, CHUNK, (off_t)last) == (ssize_t)CHUNK);
+    CHECK_OK(benchfs_close(fs, wfd));
+    static unsigned char back[LEN];
+    int rfd = benchfs_open(served, "/w", O_RDONLY, 0);
+    CHECK(rfd >= 0);
+    CHECK(benchfs_pread(served, rfd, back, LEN, 0) == (ssize_t)LEN);
+    CHECK(memcmp(back + last, want2 + last, CHUNK) == 0);
+    int zeros = 1;
+    for (size_t i = 0; i < last; i++)
+        zeros &= back[i] == 0;
+    CHECK(zeros); /* the truncate removed the rest */
+    CHECK_OK(benchfs_close(served, rfd));
+    CHECK(counter(fs, "chunk_write.count") == 0);
+    CHECK_OK(benchfs_term(served));
+
     CHECK_OK(benchfs_term(other));
     CHECK_OK(benchfs_term(fs));
     cluster_stop(&c);
-    return test_finish("local_read");
+    return test_finish("local_io");
 }
