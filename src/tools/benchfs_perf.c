@@ -7,8 +7,9 @@
  *   create/stat/unlink of --files empty files per client in one shared directory.
  * Cache conditions are the same for both: data is read right after it was written (warm page
  * cache) unless --drop-caches succeeds in emptying the page cache before each read phase.
- * BenchFS clients read the chunk files of same-host servers directly (client/local_read.c);
- * the read phases are run a second time through the servers, so both paths are shown. */
+ * BenchFS clients read and write the chunk files of same-host servers directly
+ * (client/local_read.c, local_write.c); the bandwidth phases run a second time with the data
+ * through the servers, so both paths are shown. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,7 +37,8 @@ struct opts {
     int keep;
 };
 
-/* M_BENCHFS_SERVED: BenchFS with reads through the servers (BENCHFS_LOCAL_READS=0). */
+/* M_BENCHFS_SERVED: BenchFS with data through the servers (BENCHFS_LOCAL_READS=0 and
+ * BENCHFS_LOCAL_WRITES=0). */
 enum mode { M_BENCHFS, M_POSIX, M_BENCHFS_SERVED };
 enum phase { P_WRITE_FPP, P_READ_FPP, P_WRITE_SHARED, P_READ_SHARED, P_CREATE, P_STAT, P_UNLINK,
              P_COUNT };
@@ -185,8 +187,10 @@ struct client_proc {
 static void client_main(enum mode m, int rank, int in, int out)
 {
     struct io_api a = {.m = m == M_POSIX ? M_POSIX : M_BENCHFS};
-    if (m == M_BENCHFS_SERVED)
+    if (m == M_BENCHFS_SERVED) {
         setenv("BENCHFS_LOCAL_READS", "0", 1);
+        setenv("BENCHFS_LOCAL_WRITES", "0", 1);
+    }
     if (m != M_POSIX) {
         benchfs_options_t bo = {.registry = g_registry, .nservers = O.servers,
                                 .chunk_size = O.chunk};
@@ -316,21 +320,27 @@ static void run_all(enum mode m, struct result *res)
     stop_clients(cp);
 }
 
-/* The read phases again, on the files BenchFS wrote, with reads through the servers. */
-static void run_reads_served(struct result *res)
+/* The bandwidth phases again, with the data through the servers. */
+static void run_data_served(struct result *res)
 {
     struct client_proc cp[64];
     spawn_clients(M_BENCHFS_SERVED, cp);
-    res[P_READ_FPP] = run_phase(cp, P_READ_FPP);
-    res[P_READ_SHARED] = run_phase(cp, P_READ_SHARED);
+    for (int ph = P_WRITE_FPP; ph <= P_READ_SHARED; ph++)
+        res[ph] = run_phase(cp, (enum phase)ph);
     stop_clients(cp);
 }
 
-/* Do clients read same-host chunk files directly (the library's default)? */
-static int direct_reads(void)
+static int env_off(const char *name)
 {
-    const char *shm = getenv("BENCHFS_SAME_HOST"), *lr = getenv("BENCHFS_LOCAL_READS");
-    return !(shm && strcmp(shm, "0") == 0) && !(lr && strcmp(lr, "0") == 0);
+    const char *v = getenv(name);
+    return v && strcmp(v, "0") == 0;
+}
+
+/* Do clients read and write same-host chunk files directly (the library's default)? */
+static int direct_io(void)
+{
+    return !env_off("BENCHFS_SAME_HOST") && !env_off("BENCHFS_LOCAL_READS") &&
+           !env_off("BENCHFS_LOCAL_WRITES");
 }
 
 /* ---- cluster ---- */
@@ -454,10 +464,10 @@ int main(int argc, char **argv)
     start_cluster(root);
 
     struct result rb[P_COUNT], rp[P_COUNT], rs[P_COUNT];
-    int direct = direct_reads();
+    int direct = direct_io();
     run_all(M_BENCHFS, rb);
     if (direct)
-        run_reads_served(rs);
+        run_data_served(rs);
     run_all(M_POSIX, rp);
     stop_cluster();
 
@@ -469,10 +479,11 @@ int main(int argc, char **argv)
     printf("cache: %s\n\n", O.drop_caches
                                 ? "cold reads (page cache dropped before each read phase)"
                                 : "warm for both (reads follow the writes; page cache kept)");
-    printf("BenchFS reads: %s\n\n",
-           direct ? "direct from the same-host servers' chunk files (the default; the \"via "
-                    "servers\" rows read through them, BENCHFS_LOCAL_READS=0)"
-                  : "through the servers (direct reads are off in this environment)");
+    printf("BenchFS data: %s\n\n",
+           direct ? "clients read and write the same-host servers' chunk files directly (the "
+                    "default);\n  \"via servers\" rows: the same phases through the servers "
+                    "(BENCHFS_LOCAL_READS=0 BENCHFS_LOCAL_WRITES=0)"
+                  : "through the servers (direct chunk file access is off in this environment)");
     printf("%-26s %12s %12s %8s\n", "phase", "BenchFS", "POSIX", "ratio");
     int failed = 0;
     for (int ph = 0; ph < P_COUNT; ph++) {
@@ -481,7 +492,7 @@ int main(int argc, char **argv)
             double bytes = (double)O.size * O.clients;
             print_row(phase_name[ph], "GiB/s", bytes / rb[ph].seconds / (1 << 30),
                       bytes / rp[ph].seconds / (1 << 30));
-            if (direct && (ph == P_READ_FPP || ph == P_READ_SHARED)) {
+            if (direct) {
                 failed |= rs[ph].failed;
                 print_row("  via servers", "GiB/s",
                           bytes / rs[ph].seconds / (1 << 30), bytes / rp[ph].seconds / (1 << 30));
