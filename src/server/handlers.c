@@ -359,22 +359,36 @@ static void op_chunk_write(struct srv_req *req, struct bfs_rbuf *r)
     submit_write(req);
 }
 
-/* A same-host client writes [off, off+len) of the chunk file itself (client/local_write.c):
+/* CHUNK_READ and CHUNK_RESERVE name a byte range of one chunk the same way. */
+struct chunk_range {
+    uint64_t fileid, index, off, len;
+    uint32_t chunk_size;
+};
+
+static int get_chunk_range(struct bfs_rbuf *r, struct chunk_range *a)
+{
+    a->fileid = bfs_rb_u64(r);
+    a->index = bfs_rb_u64(r);
+    a->off = bfs_rb_u64(r);
+    a->len = bfs_rb_u64(r);
+    a->chunk_size = bfs_rb_u32(r);
+    if (!bfs_rb_done(r))
+        return -EPROTO;
+    return check_chunk_args(a->off, a->len, a->chunk_size);
+}
+
+/* A same-host client writes the range of the chunk file itself (client/local_write.c):
  * create the file and count the bytes against the capacity, as a CHUNK_WRITE would. */
 static void op_chunk_reserve(struct srv_req *req, struct bfs_rbuf *r)
 {
     struct server *s = req->srv;
-    uint64_t fileid = bfs_rb_u64(r), index = bfs_rb_u64(r), off = bfs_rb_u64(r),
-             len = bfs_rb_u64(r);
-    uint32_t chunk_size = bfs_rb_u32(r);
-    int err = bfs_rb_done(r) ? 0 : -EPROTO;
-    if (!err)
-        err = check_chunk_args(off, len, chunk_size);
+    struct chunk_range a;
+    int err = get_chunk_range(r, &a);
     struct chunk_file *cf = NULL;
     if (!err)
-        err = chunk_get(s->chunks, fileid, index, 1, &cf);
+        err = chunk_get(s->chunks, a.fileid, a.index, 1, &cf);
     if (!err) {
-        err = chunk_reserve(s->chunks, cf, off, len);
+        err = chunk_reserve(s->chunks, cf, a.off, a.len);
         chunk_put(s->chunks, cf);
     }
     reply_empty(req, err);
@@ -395,12 +409,9 @@ static void read_done(struct srv_req *req, int res)
 static void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r)
 {
     struct server *s = req->srv;
-    uint64_t fileid = bfs_rb_u64(r), index = bfs_rb_u64(r), off = bfs_rb_u64(r),
-             len = bfs_rb_u64(r);
-    uint32_t chunk_size = bfs_rb_u32(r);
-    int err = bfs_rb_done(r) ? 0 : -EPROTO;
-    if (!err)
-        err = check_chunk_args(off, len, chunk_size);
+    struct chunk_range a;
+    int err = get_chunk_range(r, &a);
+    uint64_t fileid = a.fileid, index = a.index, off = a.off, len = a.len;
     if (!err && len == 0) {
         server_reply(req, 0, NULL, 0, NULL, 0);
         return;

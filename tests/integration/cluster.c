@@ -157,3 +157,19 @@ int test_finish(const char *name)
         printf("%s: all checks passed\n", name);
     return test_failures ? 1 : 0;
 }
+
+long cluster_counter(benchfs_t *fs, int nservers, const char *name)
+{
+    static char buf[65536];
+    char key[96];
+    snprintf(key, sizeof key, "%s ", name);
+    long total = 0;
+    for (int s = 0; s < nservers; s++) {
+        if (benchfs_server_stats(fs, s, buf, sizeof buf) < 0)
+            return -1;
+        const char *p = strstr(buf, key);
+        if (p)
+            total += strtol(p + strlen(key), NULL, 10);
+    }
+    return total;
+}

@@ -27,6 +27,9 @@ void cluster_start_server(struct cluster *c, int id);
 void cluster_kill(struct cluster *c, int id, int sig);
 /* Stop every server (SIGTERM) and remove the temporary directory. */
 void cluster_stop(struct cluster *c);
+/* Sum of one server counter ("chunk_read.count", ...: benchfs_server_stats) over servers
+ * 0..nservers-1; -1 if a server cannot be asked. */
+long cluster_counter(benchfs_t *fs, int nservers, const char *name);
 /* A client with a short RPC timeout (ms; 0: default 5000). Exits on failure. */
 benchfs_t *cluster_client(struct cluster *c, int rpc_timeout_ms);
 

@@ -31,21 +31,9 @@
 
 static int nservers;
 
-/* Sum of one counter ("chunk_read.count" ...) over every server. */
 static long counter(benchfs_t *fs, const char *name)
 {
-    static char buf[65536];
-    char key[64];
-    snprintf(key, sizeof key, "%s ", name);
-    long total = 0;
-    for (int s = 0; s < nservers; s++) {
-        if (benchfs_server_stats(fs, s, buf, sizeof buf) < 0)
-            return -1;
-        const char *p = strstr(buf, key);
-        if (p)
-            total += strtol(p + strlen(key), NULL, 10);
-    }
-    return total;
+    return cluster_counter(fs, nservers, name);
 }
 
 static void fill(unsigned char *d, unsigned seed)

@@ -16,17 +16,7 @@
 
 static long prefetch_hints(benchfs_t *fs, int nservers)
 {
-    static char buf[65536];
-    const char *key = "chunk_prefetch.count ";
-    long total = 0;
-    for (int s = 0; s < nservers; s++) {
-        if (benchfs_server_stats(fs, s, buf, sizeof buf) < 0)
-            return -1;
-        const char *p = strstr(buf, key);
-        if (p)
-            total += strtol(p + strlen(key), NULL, 10);
-    }
-    return total;
+    return cluster_counter(fs, nservers, "chunk_prefetch.count");
 }
 
 int main(int argc, char **argv)
