@@ -5,3 +5,5 @@ bfs_integration(test_hostile 1 2)
 add_test(NAME test_hostile_dying_2srv COMMAND test_hostile 2 dying)
 set_tests_properties(test_hostile_1srv test_hostile_2srv test_hostile_dying_2srv
                      PROPERTIES TIMEOUT 120)
+# A same-host peer that stops reading its replies: the server neither spins nor ignores SIGTERM.
+bfs_integration(test_stalled_client 1)
