@@ -43,7 +43,8 @@ static void send_frame(ucp_ep_h ep, const uint8_t *key, uint16_t op, uint64_t re
                           .reqid = reqid, .args_len = (uint32_t)args_len, .data_len = data_len};
     memcpy(f.key, key, BFS_KEY_LEN);
     bfs_frame_encode(&f, h);
-    memcpy(h + BFS_HDR_LEN, args, args_len);
+    if (args_len)
+        memcpy(h + BFS_HDR_LEN, args, args_len);
     ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
                              .flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER};
     void *r = ucp_am_send_nbx(ep, BFS_AM_REQUEST, h, BFS_HDR_LEN + args_len, data, data_len, &p);
