@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -536,6 +537,27 @@ static int reap_completions(struct server *s)
     return (int)n;
 }
 
+static void drain_fd(int fd)
+{
+    uint8_t buf[256];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+}
+
+/* One of the loop's own fds is readable: io_uring completions, or a signal. */
+static void loop_fd_ready(struct server *s, int fd)
+{
+    if (fd == s->ring_efd) {
+        drain_fd(s->ring_efd);
+    } else if (fd == s->sig_fd) {
+        struct signalfd_siginfo si;
+        if (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+            LOG_INFO("signal %u: shutting down", si.ssi_signo);
+            s->stopping = 1;
+        }
+    }
+}
+
 void server_block_signals(void)
 {
     /* Before any thread exists (UCX starts its own): every thread inherits the mask, so the
@@ -594,13 +616,6 @@ static int setup_epoll(struct server *s)
     return 0;
 }
 
-static void drain_fd(int fd)
-{
-    uint8_t buf[256];
-    while (read(fd, buf, sizeof buf) > 0)
-        ;
-}
-
 int server_loop_run(struct server *s)
 {
     int err = setup_epoll(s);
@@ -644,31 +659,28 @@ int server_loop_run(struct server *s)
         }
         int timeout = s->stopping ? 10 : (s->nlocal_conns ? ALIVE_CHECK_MS : -1);
         if (ucp_worker_arm(s->tp.worker) == UCS_ERR_BUSY) {
-            /* UCX holds sends it cannot start yet, typically replies to a live client that
-             * is not draining its shared-memory queue (busy computing). Retrying in a tight
-             * loop would take a core from the job, and keep signals from being read: after
-             * a few tries, sleep 1 ms between them. */
+            /* UCX holds sends it cannot start yet, typically replies to a client on this host
+             * that is not draining its shared-memory queue. Retrying in a tight loop would
+             * take a core from the job and keep signals from being read: after a few tries,
+             * sleep 1 ms between them, watching only the signal and io_uring fds (UCX's own
+             * stays readable while it is in this state, so epoll would not sleep). */
             if (++arm_busy < 64)
                 continue;
-            timeout = 1;
-        } else {
-            arm_busy = 0;
+            struct pollfd pf[2] = {{.fd = s->sig_fd, .events = POLLIN},
+                                   {.fd = s->ring_efd, .events = POLLIN}};
+            if (poll(pf, 2, 1) > 0)
+                for (int i = 0; i < 2; i++)
+                    if (pf[i].revents & POLLIN)
+                        loop_fd_ready(s, pf[i].fd);
+            continue;
         }
+        arm_busy = 0;
         if (io_uring_cq_ready(&s->ring))
             continue;
         struct epoll_event evs[4];
         int n = epoll_wait(s->epfd, evs, 4, timeout);
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == s->ring_efd) {
-                drain_fd(s->ring_efd);
-            } else if (evs[i].data.fd == s->sig_fd) {
-                struct signalfd_siginfo si;
-                if (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-                    LOG_INFO("signal %u: shutting down", si.ssi_signo);
-                    s->stopping = 1;
-                }
-            }
-        }
+        for (int i = 0; i < n; i++)
+            loop_fd_ready(s, evs[i].data.fd);
     }
     return 0;
 }
