@@ -68,14 +68,10 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
                               : (size_t)bfs_env_size("BENCHFS_EAGER_THRESHOLD", 32 * 1024);
     /* Same-host shared memory is decided by host name and checked by pid: processes that
      * share a host name but not a PID or IPC namespace (some containers) turn it off. */
-    const char *shm = getenv("BENCHFS_SAME_HOST");
-    fs->same_host_shm = !(shm && strcmp(shm, "0") == 0);
-    const char *lr = getenv("BENCHFS_LOCAL_READS");
-    fs->local_reads = fs->same_host_shm && !(lr && strcmp(lr, "0") == 0);
-    const char *wb = getenv("BENCHFS_WRITE_BEHIND");
-    fs->write_behind = !(wb && strcmp(wb, "0") == 0);
-    const char *lw = getenv("BENCHFS_LOCAL_WRITES");
-    fs->local_writes = fs->same_host_shm && !(lw && strcmp(lw, "0") == 0);
+    fs->same_host_shm = !bfs_env_off("BENCHFS_SAME_HOST");
+    fs->local_reads = fs->same_host_shm && !bfs_env_off("BENCHFS_LOCAL_READS");
+    fs->local_writes = fs->same_host_shm && !bfs_env_off("BENCHFS_LOCAL_WRITES");
+    fs->write_behind = !bfs_env_off("BENCHFS_WRITE_BEHIND");
 
     int n = bfs_registry_wait(reg, o.nservers, wait_ms);
     if (n < 0) {

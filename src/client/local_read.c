@@ -25,6 +25,7 @@
 
 #include "common/chunk_layout.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "internal.h"
 
 void local_read_forget(struct conn *cn)
@@ -106,18 +107,12 @@ int local_chunk_fd(benchfs_t *fs, struct bfs_file *f, uint32_t server, uint64_t 
 /* Does <dir>/instance hold this nonce? */
 static int instance_matches(const char *dir, const uint8_t *nonce)
 {
-    char path[BFS_PATH_MAX + 32], text[2 * BFS_INSTANCE_LEN + 8], want[2 * BFS_INSTANCE_LEN + 1];
+    char path[BFS_PATH_MAX + 32], text[2 * BFS_INSTANCE_LEN + 8];
+    uint8_t found[BFS_INSTANCE_LEN];
     snprintf(path, sizeof path, "%s/" BFS_INSTANCE_FILE, dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n < 2 * BFS_INSTANCE_LEN)
-        return 0;
-    for (size_t i = 0; i < BFS_INSTANCE_LEN; i++)
-        snprintf(want + 2 * i, 3, "%02x", nonce[i]);
-    return memcmp(text, want, 2 * BFS_INSTANCE_LEN) == 0;
+    return bfs_read_small(path, text, sizeof text) >= 2 * BFS_INSTANCE_LEN &&
+           bfs_hex_decode(text, 2 * BFS_INSTANCE_LEN, found) == 0 &&
+           memcmp(found, nonce, BFS_INSTANCE_LEN) == 0;
 }
 
 /* Ask the server where its chunks are and check that we see the same place. */

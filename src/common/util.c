@@ -2,8 +2,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t bfs_now_ns(void)
 {
@@ -54,4 +58,69 @@ int64_t bfs_env_size(const char *name, int64_t def)
         return def;
     int64_t r = bfs_parse_size(v);
     return r < 0 ? def : r;
+}
+
+int bfs_env_off(const char *name)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, "0") == 0;
+}
+
+void bfs_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int bfs_hex_decode(const char *hex, size_t hexlen, uint8_t *out)
+{
+    for (size_t i = 0; i < hexlen / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+int bfs_write_file_atomic(const char *dir, const char *name, const char *text, int exclusive)
+{
+    char tmp[4200], final[4200];
+    snprintf(final, sizeof final, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int err = (n == (ssize_t)len) ? 0 : (n < 0 ? -errno : -EIO);
+    if (!err && fsync(fd) != 0)
+        err = -errno;
+    close(fd);
+    if (!err) {
+        if (exclusive)
+            err = link(tmp, final) == 0 ? 0 : -errno;
+        else
+            err = rename(tmp, final) == 0 ? 0 : -errno;
+    }
+    unlink(tmp); /* no-op after a successful rename */
+    return err;
+}
+
+int bfs_read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, cap - 1);
+    int err = n < 0 ? -errno : 0;
+    close(fd);
+    if (err)
+        return err;
+    buf[n] = '\0';
+    return (int)n;
 }

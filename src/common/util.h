@@ -2,6 +2,7 @@
 #ifndef BFS_UTIL_H
 #define BFS_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 int64_t bfs_now_ns(void);      /* wall clock, for file times */
@@ -11,5 +12,17 @@ int64_t bfs_mono_ns(void);
 int64_t bfs_parse_size(const char *s);
 /* Integer environment variable, or `def` if unset/malformed (sizes accept K/M/G). */
 int64_t bfs_env_size(const char *name, int64_t def);
+/* Is the switch $name set to "0" (turned off)? Unset or anything else: no. */
+int bfs_env_off(const char *name);
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void bfs_hex_encode(const uint8_t *in, size_t n, char *out);
+/* hexlen / 2 bytes from hex digits: 0, or -1 if a pair is not hex. */
+int bfs_hex_decode(const char *hex, size_t hexlen, uint8_t *out);
+/* Write text to dir/name through a temporary file (fsync'd), renamed into place, or with
+ * `exclusive` linked (-EEXIST if name exists): a reader never sees part of it. 0 or -errno. */
+int bfs_write_file_atomic(const char *dir, const char *name, const char *text, int exclusive);
+/* A small file into buf, NUL-terminated (at most cap - 1 bytes): its length, or -errno. */
+int bfs_read_small(const char *path, char *buf, size_t cap);
 
 #endif

@@ -10,63 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static int write_atomic(const char *dir, const char *name, const char *text, int exclusive)
-{
-    char tmp[4200], final[4200];
-    snprintf(final, sizeof final, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return -errno;
-    size_t len = strlen(text);
-    ssize_t n = write(fd, text, len);
-    int err = (n == (ssize_t)len) ? 0 : (n < 0 ? -errno : -EIO);
-    if (!err && fsync(fd) != 0)
-        err = -errno;
-    close(fd);
-    if (!err) {
-        if (exclusive)
-            err = link(tmp, final) == 0 ? 0 : -errno;
-        else
-            err = rename(tmp, final) == 0 ? 0 : -errno;
-    }
-    unlink(tmp); /* no-op after a successful rename */
-    return err;
-}
-
-static int read_small(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, cap - 1);
-    int err = n < 0 ? -errno : 0;
-    close(fd);
-    if (err)
-        return err;
-    buf[n] = '\0';
-    return (int)n;
-}
-
-static int hex_decode(const char *hex, size_t hexlen, uint8_t *out)
-{
-    for (size_t i = 0; i < hexlen / 2; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
+#include "common/util.h"
 
 int bfs_registry_key_read(const char *dir, uint8_t key[BFS_KEY_LEN])
 {
     char path[4200], buf[128];
     snprintf(path, sizeof path, "%s/key", dir);
-    int n = read_small(path, buf, sizeof buf);
+    int n = bfs_read_small(path, buf, sizeof buf);
     if (n < 0)
         return n;
-    if (n < 2 * BFS_KEY_LEN || hex_decode(buf, 2 * BFS_KEY_LEN, key) != 0)
+    if (n < 2 * BFS_KEY_LEN || bfs_hex_decode(buf, 2 * BFS_KEY_LEN, key) != 0)
         return -EBADMSG;
     return 0;
 }
@@ -82,10 +35,9 @@ int bfs_registry_key_ensure(const char *dir, uint8_t key[BFS_KEY_LEN])
     if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh)
         return -EIO;
     char text[2 * BFS_KEY_LEN + 2];
-    for (int i = 0; i < BFS_KEY_LEN; i++)
-        snprintf(text + 2 * i, 3, "%02x", fresh[i]);
+    bfs_hex_encode(fresh, BFS_KEY_LEN, text);
     strcat(text, "\n");
-    err = write_atomic(dir, "key", text, 1);
+    err = bfs_write_file_atomic(dir, "key", text, 1);
     if (err && err != -EEXIST)
         return err;
     return bfs_registry_key_read(dir, key); /* whoever won the race, use their key */
@@ -99,12 +51,11 @@ int bfs_registry_publish(const char *dir, const struct bfs_registry_entry *e)
         return -ENOMEM;
     int off = snprintf(text, cap, "id=%u\nnservers=%u\npid=%ld\nhost=%s\naddr=", e->id,
                        e->nservers, (long)e->pid, e->host);
-    for (size_t i = 0; i < e->addr_len; i++)
-        off += snprintf(text + off, cap - (size_t)off, "%02x", e->addr[i]);
-    snprintf(text + off, cap - (size_t)off, "\n");
+    bfs_hex_encode(e->addr, e->addr_len, text + off);
+    strcat(text + off, "\n");
     char name[64];
     snprintf(name, sizeof name, "server.%u", e->id);
-    int err = write_atomic(dir, name, text, 0);
+    int err = bfs_write_file_atomic(dir, name, text, 0);
     free(text);
     return err;
 }
@@ -131,7 +82,7 @@ int bfs_registry_read(const char *dir, uint32_t id, struct bfs_registry_entry *e
     char *buf = malloc(cap);
     if (!buf)
         return -ENOMEM;
-    int n = read_small(path, buf, cap);
+    int n = bfs_read_small(path, buf, cap);
     if (n < 0) {
         free(buf);
         return n;
@@ -155,7 +106,7 @@ int bfs_registry_read(const char *dir, uint32_t id, struct bfs_registry_entry *e
             if (hl == 0 || hl % 2)
                 break;
             e->addr = malloc(hl / 2);
-            if (!e->addr || hex_decode(line + 5, hl, e->addr) != 0)
+            if (!e->addr || bfs_hex_decode(line + 5, hl, e->addr) != 0)
                 break;
             e->addr_len = hl / 2;
             err = 0;

@@ -42,29 +42,18 @@ static int lock_data_dir(const char *dir)
     return fd;
 }
 
-/* A fresh nonce in <data>/instance (chunk_layout.h), written to a temporary name and renamed
- * so a client never reads half of it. */
+/* A fresh nonce in <data>/instance (chunk_layout.h), written as the cluster key is: hex, in
+ * a temporary file renamed into place, so a client never reads half of it. */
 static int write_instance(struct server *s)
 {
     if (!realpath(s->cfg.data_dir, s->data_abs))
         return -errno;
     if (getrandom(s->instance, sizeof s->instance, 0) != (ssize_t)sizeof s->instance)
         return -EIO;
-    char hex[2 * BFS_INSTANCE_LEN + 2], tmp[4200], path[4200];
-    for (size_t i = 0; i < sizeof s->instance; i++)
-        snprintf(hex + 2 * i, 3, "%02x", s->instance[i]);
+    char hex[2 * BFS_INSTANCE_LEN + 2];
+    bfs_hex_encode(s->instance, sizeof s->instance, hex);
     strcat(hex, "\n");
-    snprintf(tmp, sizeof tmp, "%s/" BFS_INSTANCE_FILE ".tmp", s->data_abs);
-    snprintf(path, sizeof path, "%s/" BFS_INSTANCE_FILE, s->data_abs);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    size_t len = strlen(hex);
-    int err = write(fd, hex, len) == (ssize_t)len ? 0 : -EIO;
-    close(fd);
-    if (!err && rename(tmp, path) != 0)
-        err = -errno;
-    return err;
+    return bfs_write_file_atomic(s->data_abs, BFS_INSTANCE_FILE, hex, 0);
 }
 
 /* Open the stores and the UCX worker. Returns 0, or 1 after logging why not. */

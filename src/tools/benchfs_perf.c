@@ -330,17 +330,11 @@ static void run_data_served(struct result *res)
     stop_clients(cp);
 }
 
-static int env_off(const char *name)
-{
-    const char *v = getenv(name);
-    return v && strcmp(v, "0") == 0;
-}
-
 /* Do clients read and write same-host chunk files directly (the library's default)? */
 static int direct_io(void)
 {
-    return !env_off("BENCHFS_SAME_HOST") && !env_off("BENCHFS_LOCAL_READS") &&
-           !env_off("BENCHFS_LOCAL_WRITES");
+    return !bfs_env_off("BENCHFS_SAME_HOST") && !bfs_env_off("BENCHFS_LOCAL_READS") &&
+           !bfs_env_off("BENCHFS_LOCAL_WRITES");
 }
 
 /* ---- cluster ---- */

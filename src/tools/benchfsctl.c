@@ -996,8 +996,7 @@ static int probe(const char *reg, int n, struct srv_status *st, long rpc_timeout
         s->pid = e.pid;
         snprintf(s->host, sizeof s->host, "%s", e.host);
         s->addr_len = e.addr_len;
-        for (size_t b = 0; b < e.addr_len && b < 4; b++)
-            snprintf(s->addr_short + 2 * b, 3, "%02x", e.addr[b]);
+        bfs_hex_encode(e.addr, e.addr_len < 4 ? e.addr_len : 4, s->addr_short);
         bfs_registry_entry_free(&e);
         if (strcmp(s->host, host) == 0 && !alive(s->pid))
             snprintf(s->why, sizeof s->why, "process %ld is gone", (long)s->pid);
@@ -1013,8 +1012,7 @@ static int probe(const char *reg, int n, struct srv_status *st, long rpc_timeout
     if (ok) {
         /* The copy of the key: a 0700 directory of our own, removed below. */
         char path[PATH_MAX + 32], text[2 * BFS_KEY_LEN + 2];
-        for (int b = 0; b < BFS_KEY_LEN; b++)
-            snprintf(text + 2 * b, 3, "%02x", key[b]);
+        bfs_hex_encode(key, BFS_KEY_LEN, text);
         strcat(text, "\n");
         snprintf(path, sizeof path, "%s/key", tmp);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);

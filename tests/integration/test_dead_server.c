@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "common/util.h"
 #include "data_util.h"
 
 #define CHUNK 4096u
@@ -44,8 +45,7 @@ static struct tf bigs[NBIG], smalls[NSMALL];
 /* Does this client read same-host chunk files directly (the library's default)? */
 static int local_reads(void)
 {
-    const char *shm = getenv("BENCHFS_SAME_HOST"), *lr = getenv("BENCHFS_LOCAL_READS");
-    return !(shm && strcmp(shm, "0") == 0) && !(lr && strcmp(lr, "0") == 0);
+    return !bfs_env_off("BENCHFS_SAME_HOST") && !bfs_env_off("BENCHFS_LOCAL_READS");
 }
 
 static int chunk_on_victim(const struct tf *f, uint64_t k)
