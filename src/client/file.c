@@ -12,8 +12,6 @@
 #include "common/util.h"
 #include "internal.h"
 
-#define CHUNK_ARGS_LEN 36
-
 static int fd_alloc(benchfs_t *fs, struct bfs_file *f)
 {
     for (int i = 0; i < fs->nfiles; i++) {
@@ -232,37 +230,49 @@ void file_renamed(benchfs_t *fs, const char *from, const char *to)
     }
 }
 
-/* Build the per-chunk calls for [off, off+len). Returns the count, or -ENOMEM. */
+size_t chunk_args(uint8_t *out, uint16_t op, const struct bfs_file *f,
+                  const struct chunk_piece *p, uint64_t len)
+{
+    struct bfs_wbuf w;
+    bfs_wb_init(&w, out, CHUNK_ARGS_LEN);
+    bfs_wb_u64(&w, f->ino.fileid);
+    bfs_wb_u64(&w, p->index);
+    bfs_wb_u64(&w, p->offset);
+    if (op != BFS_OP_CHUNK_WRITE) /* its length is its payload's */
+        bfs_wb_u64(&w, len);
+    bfs_wb_u32(&w, f->ino.chunk_size);
+    return w.len;
+}
+
+/* Build the per-chunk calls for [off, off+len), and where each piece lies (*pieces_out).
+ * Returns the count, or -ENOMEM. */
 static long split(const struct bfs_file *f, uint16_t op, const void *wbuf, void *rbuf,
                   size_t len, uint64_t off, struct rpc **calls_out, uint8_t **args_out,
-                  benchfs_t *fs)
+                  struct chunk_piece **pieces_out, benchfs_t *fs)
 {
     uint64_t cs = f->ino.chunk_size;
     size_t n = (size_t)((off + len - 1) / cs - off / cs + 1);
     struct rpc *calls = calloc(n, sizeof *calls);
     uint8_t *args = malloc(n * CHUNK_ARGS_LEN);
-    if (!calls || !args) {
+    struct chunk_piece *pieces = malloc(n * sizeof *pieces);
+    if (!calls || !args || !pieces) {
         free(calls);
         free(args);
+        free(pieces);
         return -ENOMEM;
     }
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t pos = off + done, k = pos / cs, within = pos % cs;
-        size_t piece = (size_t)(cs - within) < len - done ? (size_t)(cs - within) : len - done;
-        struct bfs_wbuf w;
-        bfs_wb_init(&w, args + i * CHUNK_ARGS_LEN, CHUNK_ARGS_LEN);
-        bfs_wb_u64(&w, f->ino.fileid);
-        bfs_wb_u64(&w, k);
-        bfs_wb_u64(&w, within);
-        if (op == BFS_OP_CHUNK_READ)
-            bfs_wb_u64(&w, piece);
-        bfs_wb_u32(&w, (uint32_t)cs);
+        uint64_t pos = off + done;
+        pieces[i] = (struct chunk_piece){pos / cs, pos % cs};
+        size_t piece = (size_t)(cs - pieces[i].offset) < len - done
+                           ? (size_t)(cs - pieces[i].offset)
+                           : len - done;
         calls[i] = (struct rpc){
-            .server = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, k)),
+            .server = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(f->ino.fileid, pieces[i].index)),
             .op = op,
             .args = args + i * CHUNK_ARGS_LEN,
-            .args_len = w.len,
+            .args_len = chunk_args(args + i * CHUNK_ARGS_LEN, op, f, &pieces[i], piece),
         };
         if (wbuf) {
             calls[i].data = (const uint8_t *)wbuf + done;
@@ -275,6 +285,7 @@ static long split(const struct bfs_file *f, uint16_t op, const void *wbuf, void 
     }
     *calls_out = calls;
     *args_out = args;
+    *pieces_out = pieces;
     return (long)n;
 }
 
@@ -291,15 +302,18 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
         return bfs_fail(EFBIG, "write %s: past the largest file size", f->path);
     struct rpc *calls;
     uint8_t *args;
-    long n = split(f, BFS_OP_CHUNK_WRITE, buf, NULL, len, off, &calls, &args, fs);
+    struct chunk_piece *pieces;
+    long n = split(f, BFS_OP_CHUNK_WRITE, buf, NULL, len, off, &calls, &args, &pieces, fs);
     if (n < 0)
         return bfs_fail(ENOMEM, "write %s", f->path);
-    local_write_run(fs, f, calls, (size_t)n); /* same-host chunks written here, others sent */
+    /* Same-host chunks written here, the others sent. */
+    local_write_run(fs, f, calls, pieces, (size_t)n);
     int err = 0;
     for (long i = 0; i < n && !err; i++)
         err = calls[i].status;
     free(calls);
     free(args);
+    free(pieces);
     if (err)
         return bfs_fail(err, "write %s (%zu bytes at %llu)", f->path, len,
                         (unsigned long long)off);
@@ -385,7 +399,8 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
     prefetch_next_chunk(fs, f, len, off);
     struct rpc *calls;
     uint8_t *args;
-    long n = split(f, BFS_OP_CHUNK_READ, NULL, buf, len, off, &calls, &args, fs);
+    struct chunk_piece *pieces;
+    long n = split(f, BFS_OP_CHUNK_READ, NULL, buf, len, off, &calls, &args, &pieces, fs);
     if (n < 0)
         return bfs_fail(ENOMEM, "read %s", f->path);
     /* Chunks of same-host servers are read here (local_read.c); the rest, moved to the
@@ -393,9 +408,7 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
      * into buf), so their order does not matter. */
     long nrpc = 0;
     for (long i = 0; i < n; i++) {
-        uint64_t pos = (uint64_t)((uint8_t *)calls[i].rbuf - (uint8_t *)buf) + off;
-        uint64_t cs = f->ino.chunk_size;
-        if (local_read_chunk(fs, f, &calls[i], pos / cs, pos % cs))
+        if (local_read_chunk(fs, f, &calls[i], &pieces[i]))
             finish_read_piece(&calls[i]);
         else
             calls[nrpc++] = calls[i];
@@ -409,6 +422,7 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
     }
     free(calls);
     free(args);
+    free(pieces);
     if (err)
         return bfs_fail(err, "read %s (%zu bytes at %llu)", f->path, len,
                         (unsigned long long)off);

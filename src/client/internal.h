@@ -80,6 +80,11 @@ struct local_fd {
 #define LOCAL_FDS 4      /* per descriptor */
 #define LOCAL_FDS_MAX 64 /* per context, so many open BenchFS files do not exhaust the fds */
 
+/* Where one piece of a read or write lies: chunk index and offset in the chunk. */
+struct chunk_piece {
+    uint64_t index, offset;
+};
+
 struct bfs_file {
     char path[BFS_PATH_MAX];
     struct bfs_inode ino; /* ino.size: the largest size this descriptor knows of */
@@ -141,10 +146,16 @@ void rpc_disconnect_all(benchfs_t *fs);
 /* Has a same-host server's process gone? (Looked at no more often than every 100 ms.) */
 void rpc_check_alive(benchfs_t *fs, uint32_t server);
 
+/* file.c: the arguments of a chunk RPC for piece p of f (len: CHUNK_READ and CHUNK_RESERVE
+ * only, a write's is its payload's) into out; returns their length. */
+#define CHUNK_ARGS_LEN 36 /* u64 fileid, chunk, offset, length; u32 chunk_size */
+size_t chunk_args(uint8_t *out, uint16_t op, const struct bfs_file *f,
+                  const struct chunk_piece *p, uint64_t len);
+
 /* local_read.c — chunk reads served from a same-host server's files, without an RPC.
  * 1: done (c->status and c->rdata_len set, as a CHUNK_READ reply would), 0: use the RPC. */
-int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t index,
-                     uint64_t offset);
+int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c,
+                     const struct chunk_piece *p);
 void local_read_forget(struct conn *cn);
 /* Are chunks of this server read here (as far as is known now)? */
 int local_read_ready(benchfs_t *fs, uint32_t server);
@@ -156,16 +167,19 @@ int local_io_usable(benchfs_t *fs, uint32_t server);
 int local_chunk_fd(benchfs_t *fs, struct bfs_file *f, uint32_t server, uint64_t index,
                    int *transient);
 
-/* local_write.c — chunk writes to same-host servers: the server reserves (creates the chunk
- * file, counts the bytes: CHUNK_RESERVE), the client writes the file. Runs the calls of one
- * write; calls[i] are CHUNK_WRITEs from split(). Returns when all are done. */
-void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls, size_t n);
 /* A sequential reader entered chunk k of f: start the device reading the next chunks that are
  * ours to read (about LOCAL_READ_AHEAD bytes), opening them into f's cache. */
 void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k);
 #define LOCAL_READ_AHEAD (8u << 20)
 void local_read_init(struct bfs_file *f);
 void local_read_close(benchfs_t *fs, struct bfs_file *f); /* closes the chunk files f kept */
+
+/* local_write.c — chunk writes to same-host servers: the server reserves (creates the chunk
+ * file, counts the bytes: CHUNK_RESERVE), the client writes the file. Runs the calls of one
+ * write (CHUNK_WRITEs from split(), pieces[i] where calls[i] lies); returns when all are
+ * done. */
+void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
+                     const struct chunk_piece *pieces, size_t n);
 
 /* errors.c — per-thread error text; these return -1 with errno set, for `return fail(...)` */
 int bfs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

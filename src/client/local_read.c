@@ -189,19 +189,19 @@ int local_io_usable(benchfs_t *fs, uint32_t server)
     return cn->direct == 1;
 }
 
-int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c, uint64_t index,
-                     uint64_t offset)
+int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c,
+                     const struct chunk_piece *p)
 {
     if (!fs->local_reads || !local_io_usable(fs, c->server))
         return 0;
     int transient;
-    int fd = local_chunk_fd(fs, f, c->server, index, &transient);
+    int fd = local_chunk_fd(fs, f, c->server, p->index, &transient);
     if (fd < 0) {
         if (errno != ENOENT)
             return 0;
         c->rdata_len = 0; /* never written: a hole */
     } else {
-        ssize_t n = read_full(fd, c->rbuf, c->rcap, offset);
+        ssize_t n = read_full(fd, c->rbuf, c->rcap, p->offset);
         if (transient)
             close(fd);
         if (n < 0)

@@ -25,30 +25,28 @@
 
 #include "internal.h"
 
-#define RESERVE_ARGS_LEN 36 /* u64 fileid, chunk, offset, length; u32 chunk_size */
-
 /* What a CHUNK_WRITE call carried, kept while it runs as a CHUNK_RESERVE. */
 struct piece {
     const void *data; /* NULL: the call was not turned into a reserve */
     size_t len;
-    uint64_t index, offset;
     const void *write_args;
     size_t write_args_len;
 };
 
-static int write_here(benchfs_t *fs, struct bfs_file *f, uint32_t server, const struct piece *p)
+static int write_here(benchfs_t *fs, struct bfs_file *f, uint32_t server, const struct piece *p,
+                      const struct chunk_piece *at)
 {
     if (!local_io_usable(fs, server)) /* again: the reserve may have reconnected (a restart) */
         return 0;
     int transient;
-    int fd = local_chunk_fd(fs, f, server, p->index, &transient);
+    int fd = local_chunk_fd(fs, f, server, at->index, &transient);
     if (fd < 0)
         return 0;
     size_t done = 0;
     int ok = 1;
     while (done < p->len) {
         ssize_t w = pwrite(fd, (const char *)p->data + done, p->len - done,
-                           (off_t)(p->offset + done));
+                           (off_t)(at->offset + done));
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -58,16 +56,17 @@ static int write_here(benchfs_t *fs, struct bfs_file *f, uint32_t server, const 
         done += (size_t)w;
     }
     if (ok && fs->write_behind)
-        sync_file_range(fd, (off_t)p->offset, (off_t)p->len, SYNC_FILE_RANGE_WRITE);
+        sync_file_range(fd, (off_t)at->offset, (off_t)p->len, SYNC_FILE_RANGE_WRITE);
     if (transient)
         close(fd);
     return ok;
 }
 
-void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls, size_t n)
+void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
+                     const struct chunk_piece *pieces, size_t n)
 {
     struct piece *p = fs->local_writes ? calloc(n, sizeof *p) : NULL;
-    uint8_t *rargs = p ? malloc(n * RESERVE_ARGS_LEN) : NULL;
+    uint8_t *rargs = p ? malloc(n * CHUNK_ARGS_LEN) : NULL;
     if (!rargs) { /* off, or no memory: all through the servers */
         free(p);
         rpc_run(fs, calls, n);
@@ -77,21 +76,11 @@ void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls, size_
         struct rpc *c = &calls[i];
         if (!local_io_usable(fs, c->server))
             continue;
-        struct bfs_rbuf r; /* the CHUNK_WRITE arguments split() made */
-        bfs_rb_init(&r, c->args, c->args_len);
-        uint64_t fileid = bfs_rb_u64(&r), index = bfs_rb_u64(&r), offset = bfs_rb_u64(&r);
-        uint32_t cs = bfs_rb_u32(&r);
-        p[i] = (struct piece){c->data, c->data_len, index, offset, c->args, c->args_len};
-        struct bfs_wbuf w;
-        bfs_wb_init(&w, rargs + i * RESERVE_ARGS_LEN, RESERVE_ARGS_LEN);
-        bfs_wb_u64(&w, fileid);
-        bfs_wb_u64(&w, index);
-        bfs_wb_u64(&w, offset);
-        bfs_wb_u64(&w, c->data_len);
-        bfs_wb_u32(&w, cs);
+        p[i] = (struct piece){c->data, c->data_len, c->args, c->args_len};
         c->op = BFS_OP_CHUNK_RESERVE;
-        c->args = rargs + i * RESERVE_ARGS_LEN;
-        c->args_len = w.len;
+        c->args = rargs + i * CHUNK_ARGS_LEN;
+        c->args_len = chunk_args(rargs + i * CHUNK_ARGS_LEN, BFS_OP_CHUNK_RESERVE, f,
+                                 &pieces[i], c->data_len);
         c->data = NULL;
         c->data_len = 0;
     }
@@ -100,7 +89,7 @@ void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls, size_
      * all (a failed reserve is already the answer: ENOSPC, a dead server...). */
     for (size_t i = 0; i < n; i++) {
         struct rpc *c = &calls[i];
-        if (!p[i].data || c->status != 0 || write_here(fs, f, c->server, &p[i]))
+        if (!p[i].data || c->status != 0 || write_here(fs, f, c->server, &p[i], &pieces[i]))
             continue;
         rpc_release(c);
         c->op = BFS_OP_CHUNK_WRITE;
