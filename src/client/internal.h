@@ -36,10 +36,10 @@ struct conn {
     int fail_status; /* errno to report for calls that were in flight */
     uint64_t addr_hash; /* hash of the registry address ep was made for (one incarnation) */
     /* Reading and writing its chunk files directly (local_read.c): 0 not asked yet, 1 yes
-     * (data_dir set), -1 no. Asked again on each new endpoint: a restarted server may serve
-     * elsewhere. */
+     * (chunk_root set: <data>/chunks), -1 no. Asked again on each new endpoint: a restarted
+     * server may serve elsewhere. */
     int direct;
-    char *data_dir;
+    char *chunk_root;
     uint32_t local_epoch; /* bumped by each forget: chunk files opened before are stale */
 };
 

@@ -30,8 +30,8 @@
 
 void local_read_forget(struct conn *cn)
 {
-    free(cn->data_dir);
-    cn->data_dir = NULL;
+    free(cn->chunk_root);
+    cn->chunk_root = NULL;
     cn->direct = 0;
     cn->local_epoch++;
 }
@@ -81,9 +81,8 @@ int local_chunk_fd(benchfs_t *fs, struct bfs_file *f, uint32_t server, uint64_t 
         hit->fd = -1;
         fs->local_fds--;
     }
-    char root[BFS_PATH_MAX + 16], path[BFS_PATH_MAX + 64];
-    snprintf(root, sizeof root, "%s/" BFS_CHUNK_SUBDIR, cn->data_dir);
-    if (bfs_chunk_path(path, sizeof path, root, f->ino.fileid, index) < 0) {
+    char path[BFS_PATH_MAX + 64];
+    if (bfs_chunk_path(path, sizeof path, cn->chunk_root, f->ino.fileid, index) < 0) {
         errno = ENAMETOOLONG;
         return -1;
     }
@@ -128,21 +127,20 @@ static void discover(benchfs_t *fs, uint32_t server, struct conn *cn)
         rpc_release(&call);
         return;
     }
-    char *dir = malloc(call.rdata_len + 1);
-    if (dir) {
-        memcpy(dir, call.rdata, call.rdata_len);
-        dir[call.rdata_len] = '\0';
-    }
+    char dir[BFS_PATH_MAX];
+    memcpy(dir, call.rdata, call.rdata_len);
+    dir[call.rdata_len] = '\0';
     rpc_release(&call);
-    if (!dir)
-        return;
     if (!instance_matches(dir, call.rargs)) {
         LOG_INFO("server %u: %s is not the directory it serves from here; reading through it",
                  server, dir);
-        free(dir);
         return;
     }
-    cn->data_dir = dir;
+    size_t cap = call.rdata_len + sizeof "/" BFS_CHUNK_SUBDIR;
+    cn->chunk_root = malloc(cap); /* <data>/chunks, as chunk_layout.h names it */
+    if (!cn->chunk_root)
+        return;
+    snprintf(cn->chunk_root, cap, "%s/" BFS_CHUNK_SUBDIR, dir);
     cn->direct = 1;
 }
 
