@@ -135,7 +135,8 @@ int rpc_setup(benchfs_t *fs);
 /* Run n calls concurrently (at most RPC_WINDOW in flight); returns when all are done.
  * Each call's status is in calls[i].status. */
 void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n);
-/* Fire and forget (a hint): sent if the server is connected, its reply dropped. */
+/* Fire and forget (a hint, which the server does not answer): sent if the server is
+ * connected. */
 void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, size_t args_len);
 /* One call; returns -errno or 0. */
 int rpc_call(benchfs_t *fs, struct rpc *call);

@@ -408,13 +408,6 @@ static void start(benchfs_t *fs, struct rpc *c)
 static int finished(const struct rpc *c) { return c->send_done && c->reply_done && !c->recv_pending; }
 
 /* Is a local server's process gone? Looked at no more often than every ALIVE_CHECK_MS. */
-static void check_alive(struct conn *cn, uint32_t server, int64_t now);
-
-void rpc_check_alive(benchfs_t *fs, uint32_t server)
-{
-    check_alive(&fs->conns[server], server, bfs_mono_ms());
-}
-
 static void check_alive(struct conn *cn, uint32_t server, int64_t now)
 {
     if (!cn->local || cn->failed || now < cn->alive_check_ms)
@@ -425,6 +418,11 @@ static void check_alive(struct conn *cn, uint32_t server, int64_t now)
         cn->failed = 1;
         cn->fail_status = EHOSTDOWN;
     }
+}
+
+void rpc_check_alive(benchfs_t *fs, uint32_t server)
+{
+    check_alive(&fs->conns[server], server, bfs_mono_ms());
 }
 
 /* Fail what cannot complete any more: calls past their deadline and calls to dead peers. */
@@ -498,7 +496,9 @@ static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
         if (done < next) {
             int64_t wait = soonest - now;
             /* Wake at least every ALIVE_CHECK_MS: a local server's death shows only so. */
-            bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (wait > ALIVE_CHECK_MS ? ALIVE_CHECK_MS : (int)wait));
+            if (wait > ALIVE_CHECK_MS)
+                wait = ALIVE_CHECK_MS;
+            bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (int)wait);
         }
     }
 }
@@ -569,8 +569,8 @@ void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, siz
     struct conn *cn = server < fs->nservers ? &fs->conns[server] : NULL;
     if (!cn || !cn->ep || cn->failed)
         return; /* not worth a connection, nor an error */
-    /* Nobody waits: no table entry (its reply is dropped), and send_done only frees the
-     * ticket. */
+    /* Nobody waits: no table entry (a hint gets no reply; one to a malformed hint would be
+     * dropped by request id), and send_done only frees the ticket. */
     struct rpc_ticket *t;
     send_frame(fs, cn->ep, NULL, op, ++fs->next_reqid, args, args_len, NULL, 0, &t);
 }

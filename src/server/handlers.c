@@ -290,14 +290,10 @@ static void start_writeback(struct srv_req *req)
     struct server *s = req->srv;
     if (!s->cfg.write_behind)
         return;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-    if (!sqe)
-        return; /* only a hint */
-    io_uring_prep_sync_file_range(sqe, req->cf->fd, (unsigned)req->io_len, req->io_off,
-                                  SYNC_FILE_RANGE_WRITE);
-    io_uring_sqe_set_data(sqe, NULL); /* no request waits for it */
-    s->sqes_unsubmitted++;
-    s->io_inflight++;
+    struct io_uring_sqe *sqe = server_sqe(s, NULL); /* no request waits for it */
+    if (sqe)
+        io_uring_prep_sync_file_range(sqe, req->cf->fd, (unsigned)req->io_len, req->io_off,
+                                      SYNC_FILE_RANGE_WRITE);
 }
 
 static void write_done(struct srv_req *req, int res)
@@ -411,19 +407,18 @@ static void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r)
     struct server *s = req->srv;
     struct chunk_range a;
     int err = get_chunk_range(r, &a);
-    uint64_t fileid = a.fileid, index = a.index, off = a.off, len = a.len;
-    if (!err && len == 0) {
+    if (!err && a.len == 0) {
         server_reply(req, 0, NULL, 0, NULL, 0);
         return;
     }
     if (!err) {
-        err = chunk_get(s->chunks, fileid, index, 0, &req->cf);
+        err = chunk_get(s->chunks, a.fileid, a.index, 0, &req->cf);
         if (err == -ENOENT) { /* never written: a hole */
             server_reply(req, 0, NULL, 0, NULL, 0);
             return;
         }
     }
-    if (!err && !(req->io_buf = buf_pool_get(&s->bufs, len, &req->io_buf_cap))) {
+    if (!err && !(req->io_buf = buf_pool_get(&s->bufs, a.len, &req->io_buf_cap))) {
         chunk_put(s->chunks, req->cf);
         err = -ENOMEM;
     }
@@ -437,7 +432,7 @@ static void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r)
         read_done(req, -EBUSY);
         return;
     }
-    io_uring_prep_read(sqe, req->cf->fd, req->io_buf, (unsigned)len, off);
+    io_uring_prep_read(sqe, req->cf->fd, req->io_buf, (unsigned)a.len, a.off);
 }
 
 /* A sequential reader is about to reach this chunk: start reading it from the device now
@@ -460,13 +455,9 @@ static void op_chunk_prefetch(struct srv_req *req, struct bfs_rbuf *r)
         server_done_silently(req, err == -ENOENT ? 0 : -err); /* never written: no read */
         return;
     }
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-    if (sqe) { /* only a hint: no request waits for it */
+    struct io_uring_sqe *sqe = server_sqe(s, NULL); /* only a hint: no request waits */
+    if (sqe)
         io_uring_prep_fadvise(sqe, cf->fd, 0, (off_t)chunk_size, POSIX_FADV_WILLNEED);
-        io_uring_sqe_set_data(sqe, NULL);
-        s->sqes_unsubmitted++;
-        s->io_inflight++;
-    }
     chunk_put(s->chunks, cf);
     server_done_silently(req, 0);
 }

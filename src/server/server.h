@@ -118,7 +118,8 @@ struct server {
 int server_loop_run(struct server *s);
 int server_ring_init(struct server *s);
 void server_block_signals(void);
-/* Queue an io_uring op; on completion req->io_done(req, res) runs. NULL if the SQ is full. */
+/* Queue an io_uring op; on completion req->io_done(req, res) runs (req NULL: a hint nobody
+ * waits for, its completion ignored). NULL if the SQ is full. */
 struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req);
 /* Send the reply (status: 0 or positive errno) and free the request when it is out. */
 void server_reply(struct srv_req *req, int status, const void *args, size_t args_len,
