@@ -474,11 +474,9 @@ void server_hello(struct srv_req *req)
 {
     struct server *s = req->srv;
     struct srv_conn *cn = req->conn;
-    long pid = cn ? hello_local_pid(s, req->args, req->frame.args_len) : 0;
+    long pid = hello_local_pid(s, req->args, req->frame.args_len);
     if (!cn) { /* bad arguments or no address (or no memory for the connection) */
-        int bad = !req->data_len ||
-                  hello_local_pid(s, req->args, req->frame.args_len) < 0;
-        server_reply(req, bad ? EPROTO : ENOMEM, NULL, 0, NULL, 0);
+        server_reply(req, !req->data_len || pid < 0 ? EPROTO : ENOMEM, NULL, 0, NULL, 0);
         return;
     }
     /* A client on this host gets a shared-memory endpoint, and is watched by its pid
