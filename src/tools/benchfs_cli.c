@@ -10,6 +10,15 @@
 
 #include "tools/cli.h"
 
+/* The options put and get share. */
+#define COPY_OPTIONS_HELP                                                                        \
+    "  -r, -R            copy directories recursively\n"                                        \
+    "  -q                no summary line at the end\n"                                          \
+    "  -v                per rank: pieces, bytes, errors, seconds (on stderr)\n"                \
+    "  --progress        draw a progress bar on stderr even if it is not a terminal\n"          \
+    "  --no-progress     never draw it (default: only when stderr is a terminal)\n"             \
+    "  --io-size SIZE    bytes per read/write call (default 4M)\n"
+
 const struct cli_cmd cli_cmds[] = {
     {"ls", "ls [-l] [-d] [-h] [PATH...]",
      "List directories (sorted by name) or name files; default PATH is /.\n"
@@ -44,22 +53,12 @@ const struct cli_cmd cli_cmds[] = {
      "Copy local files (with -r: directory trees) into BenchFS, like cp: if DEST is an\n"
      "existing directory each LOCAL goes into it under its own name, otherwise the single\n"
      "LOCAL becomes DEST. Permission bits are kept; symbolic links are followed.\n"
-     "  -r, -R            copy directories recursively\n"
-     "  -q                no summary line at the end\n"
-     "  -v                per rank: pieces, bytes, errors, seconds (on stderr)\n"
-     "  --progress        draw a progress bar on stderr even if it is not a terminal\n"
-     "  --no-progress     never draw it (default: only when stderr is a terminal)\n"
-     "  --io-size SIZE    bytes per read/write call (default 4M)\n",
+     COPY_OPTIONS_HELP,
      cmd_put},
     {"get", "get [-r] [-q] [-v] [--progress|--no-progress] [--io-size SIZE] SRC... LOCALDEST",
      "Copy files (with -r: directory trees) out of BenchFS to the local file system, with\n"
      "the same rules as put.\n"
-     "  -r, -R            copy directories recursively\n"
-     "  -q                no summary line at the end\n"
-     "  -v                per rank: pieces, bytes, errors, seconds (on stderr)\n"
-     "  --progress        draw a progress bar on stderr even if it is not a terminal\n"
-     "  --no-progress     never draw it (default: only when stderr is a terminal)\n"
-     "  --io-size SIZE    bytes per read/write call (default 4M)\n",
+     COPY_OPTIONS_HELP,
      cmd_get},
     {"stage-in", "stage-in [-q] [-v] [--progress|--no-progress] [--io-size SIZE] [--split SIZE] "
                  "SRC_LOCAL_DIR DEST",
