@@ -11,10 +11,14 @@
  *  - it told us its data directory and nonce (CHUNK_DIR), and <data>/instance holds that
  *    nonce: we see the very directory it serves, not a same-named one in another container;
  *  - it is alive (looked at every 100 ms, as for RPCs): a dead server's chunks fail as before.
- * Writes, truncates and removes still go through the server, which finishes them before it
- * replies, so a read here sees everything a CHUNK_READ would: close-to-open consistency holds.
+ * Truncates and removes go through the server, and writes through it or, after its
+ * CHUNK_RESERVE, straight into the file (local_write.c); all are finished before they return,
+ * so a read here sees everything a CHUNK_READ would: close-to-open consistency holds.
  * A missing chunk file is a hole (zeros), as on the server; any other surprise falls back to
- * the RPC, which reports errors the usual way. $BENCHFS_LOCAL_READS=0 turns this off. */
+ * the RPC, which reports errors the usual way. $BENCHFS_LOCAL_READS=0 turns this off.
+ *
+ * The machinery both directions share lives here too: discovery (CHUNK_DIR and the nonce
+ * check, once per connection) and each descriptor's cache of open chunk files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

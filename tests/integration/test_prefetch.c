@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2;
     /* Hints are for chunks read through their servers: same-host clients read chunk files
-     * themselves and send none (test_local_read checks that). */
+     * themselves and send none (test_local_io checks that). */
     setenv("BENCHFS_LOCAL_READS", "0", 1);
     struct cluster c;
     cluster_start(&c, n, NULL);
