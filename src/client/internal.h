@@ -95,6 +95,7 @@ struct bfs_file {
     struct local_fd lfds[LOCAL_FDS]; /* chunk files read directly; next_lfd: next to reuse */
     unsigned next_lfd;
     uint64_t ra_next; /* direct reads: the next chunk not yet read ahead */
+    int ra_cold;      /* a direct read had to wait for the device: read ahead from now on */
 };
 
 struct benchfs {
@@ -168,8 +169,9 @@ int local_io_usable(benchfs_t *fs, uint32_t server);
 int local_chunk_fd(benchfs_t *fs, struct bfs_file *f, uint32_t server, uint64_t index,
                    int *transient);
 
-/* A sequential reader entered chunk k of f: start the device reading the next chunks that are
- * ours to read (about LOCAL_READ_AHEAD bytes), opening them into f's cache. */
+/* A sequential reader entered chunk k of f: if its reads have found data off the page cache,
+ * start the device reading the next chunks that are ours to read (about LOCAL_READ_AHEAD
+ * bytes), opening them into f's cache. */
 void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k);
 #define LOCAL_READ_AHEAD (8u << 20)
 void local_read_init(struct bfs_file *f);

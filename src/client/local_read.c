@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/chunk_layout.h"
@@ -148,10 +149,22 @@ static void discover(benchfs_t *fs, uint32_t server, struct conn *cn)
     cn->direct = 1;
 }
 
-/* pread until `len` bytes or end of file; the byte count, or -1. */
-static ssize_t read_full(int fd, void *buf, size_t len, uint64_t off)
+/* pread until `len` bytes or end of file; the byte count, or -1. The first try asks only
+ * for what the page cache holds (RWF_NOWAIT): if the device had to be read, *cold is set,
+ * and the descriptor starts reading ahead (local_read_ahead). */
+static ssize_t read_full(int fd, void *buf, size_t len, uint64_t off, int *cold)
 {
     size_t got = 0;
+    if (!*cold) {
+        struct iovec v = {.iov_base = buf, .iov_len = len};
+        ssize_t r = preadv2(fd, &v, 1, (off_t)off, RWF_NOWAIT);
+        if (r == (ssize_t)len)
+            return r;
+        if (r > 0)
+            got = (size_t)r; /* the rest below: more of it means some was not cached */
+        else if (r < 0)
+            *cold = 1; /* EAGAIN, or RWF_NOWAIT unsupported: read ahead as if cold */
+    }
     while (got < len) {
         ssize_t r = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
         if (r < 0 && errno == EINTR)
@@ -161,6 +174,7 @@ static ssize_t read_full(int fd, void *buf, size_t len, uint64_t off)
         if (r == 0)
             break;
         got += (size_t)r;
+        *cold = 1;
     }
     return (ssize_t)got;
 }
@@ -203,12 +217,15 @@ int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c,
             return 0;
         c->rdata_len = 0; /* never written: a hole */
     } else {
-        ssize_t n = read_full(fd, c->rbuf, c->rcap, p->offset);
+        int was_cold = f->ra_cold;
+        ssize_t n = read_full(fd, c->rbuf, c->rcap, p->offset, &f->ra_cold);
         if (transient)
             close(fd);
         if (n < 0)
             return 0;
         c->rdata_len = (size_t)n;
+        if (!was_cold && f->ra_cold)
+            local_read_ahead(fs, f, p->index); /* found the device: start on the next chunks */
     }
     c->status = 0;
     return 1;
@@ -216,6 +233,8 @@ int local_read_chunk(benchfs_t *fs, struct bfs_file *f, struct rpc *c,
 
 void local_read_ahead(benchfs_t *fs, struct bfs_file *f, uint64_t k)
 {
+    if (!f->ra_cold)
+        return; /* everything so far came from the page cache: nothing to start */
     /* The kernel reads ahead read_ahead_kb (commonly 8 MiB) in one big file; chunk files are
      * smaller, so keep about as much in flight: the next `w` chunks, each asked for once. */
     uint64_t cs = f->ino.chunk_size, w = (LOCAL_READ_AHEAD + cs - 1) / cs;

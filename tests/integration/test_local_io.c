@@ -2,7 +2,8 @@
  *
  *  1. A file of NCHUNK chunks with a hole reads back right, whole and in pieces that cross
  *     chunk boundaries, while the servers count no CHUNK_READ (every chunk came from its file),
- *     at most one CHUNK_DIR each, and no read-ahead hints.
+ *     at most one CHUNK_DIR each, and no read-ahead hints; again with its chunk files evicted
+ *     from the page cache (cold: the reads find the device and read ahead).
  *  2. A descriptor that keeps chunk files open sees another client's truncate and rewrite.
  *  3. A server whose <data>/instance does not hold its nonce (the client would be looking at
  *     another directory) is read through RPCs, and the bytes are still right.
@@ -18,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,6 +83,20 @@ static void read_path(benchfs_t *fs, const char *path, const unsigned char *want
     CHECK(fd >= 0);
     read_check(fs, fd, want, what);
     CHECK_OK(benchfs_close(fs, fd));
+}
+
+/* nftw callback: drop a file's clean pages from the page cache. */
+static int evict(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    if (type != FTW_F)
+        return 0;
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        close(fd);
+    }
+    return 0;
 }
 
 static int open_fds(void)
@@ -154,6 +170,16 @@ int main(int argc, char **argv)
     CHECK(counter(fs, "chunk_prefetch.count") == hints0);
     printf("local_io: %ld chunk reads and %ld prefetch hints reached the servers; %ld "
            "chunk_dir\n", reads1 - reads0, counter(fs, "chunk_prefetch.count") - hints0, dirs);
+    /* Cold: the chunk files' pages dropped from the page cache (written back first), so the
+     * reads find the device (and start reading ahead); a fresh descriptor reads them. */
+    int wfd0 = benchfs_open(fs, "/f", O_RDWR, 0);
+    CHECK(wfd0 >= 0);
+    CHECK_OK(benchfs_fsync(fs, wfd0));
+    CHECK_OK(benchfs_close(fs, wfd0));
+    for (int s = 0; s < nservers; s++)
+        CHECK(nftw(c.data[s], evict, 16, FTW_PHYS) == 0);
+    read_path(fs, "/f", want, "direct reads, cold");
+    CHECK(counter(fs, "chunk_read.count") == reads0);
 
     /* 2. fd keeps chunk files open: another client's truncate + rewrite must show. The
      * first reads after it touch chunks 0 and 1, which fd has just read (kept open). */
