@@ -16,7 +16,6 @@ static void destroy(benchfs_t *fs)
         rpc_disconnect_all(fs);
     if (fs->tp.worker)
         bfs_transport_fini(&fs->tp);
-    free(fs->self_addr); /* after the worker: a HELLO send may have used it until then */
     bfs_ring_free(&fs->ring);
     free(fs->conns);
     free(fs->groups);
@@ -66,11 +65,11 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     fs->eager_threshold = o.eager_threshold
                               ? o.eager_threshold
                               : (size_t)bfs_env_size("BENCHFS_EAGER_THRESHOLD", 32 * 1024);
-    /* Same-host shared memory is decided by host name and checked by pid: processes that
-     * share a host name but not a PID or IPC namespace (some containers) turn it off. */
-    fs->same_host_shm = !bfs_env_off("BENCHFS_SAME_HOST");
-    fs->local_reads = fs->same_host_shm && !bfs_env_off("BENCHFS_LOCAL_READS");
-    fs->local_writes = fs->same_host_shm && !bfs_env_off("BENCHFS_LOCAL_WRITES");
+    /* A server whose local socket we can reach is on this host (the socket's name lives in
+     * the network namespace); BENCHFS_SAME_HOST=0 makes every server remote (UCX). */
+    fs->same_host = !bfs_env_off("BENCHFS_SAME_HOST");
+    fs->local_reads = fs->same_host && !bfs_env_off("BENCHFS_LOCAL_READS");
+    fs->local_writes = fs->same_host && !bfs_env_off("BENCHFS_LOCAL_WRITES");
     fs->write_behind = !bfs_env_off("BENCHFS_WRITE_BEHIND");
 
     int n = bfs_registry_wait(reg, o.nservers, wait_ms);
@@ -93,14 +92,9 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
         destroy(fs);
         return NULL;
     }
-    err = bfs_transport_init(&fs->tp);
-    if (!err)
-        err = rpc_setup(fs);
-    if (err) {
-        bfs_fail(EIO, "UCX initialisation failed");
-        destroy(fs);
-        return NULL;
-    }
+    for (int i = 0; i < n; i++)
+        fs->conns[i].fd = -1;
+    /* UCX starts when a server on another host is first called (rpc.c). */
     fs->uid = geteuid();
     fs->gid = getegid();
     int ng = getgroups(0, NULL);

@@ -15,6 +15,7 @@
 #include "common/path.h"
 #include "common/proto.h"
 #include "common/ring.h"
+#include "net/local_sock.h"
 #include "net/transport.h"
 
 #ifdef BENCHFS_BUILDING_LIB
@@ -26,15 +27,19 @@
 #define RPC_REPLY_ARGS_MAX 128
 #define RPC_WINDOW 64      /* chunk RPCs in flight per call */
 #define RPC_TABLE_SLOTS 256
+#define RPC_POLL_MAX 64    /* descriptors a waiting call sleeps on */
 
 struct conn {
-    ucp_ep_h ep;
-    int local;       /* the server runs on this host: shared-memory endpoint, liveness by pid */
-    pid_t pid;       /* its process (local servers) */
-    int64_t alive_check_ms; /* when to look at the pid again */
-    int failed;      /* the peer is dead (UCX said so, or its pid is gone); reconnect */
+    ucp_ep_h ep;     /* a server elsewhere: UCX, through its listener */
+    int fd;          /* a server on this host: its local socket (rpc_local.c), else -1 */
+    pid_t fd_owner;  /* the process that connected fd (a forked child reconnects) */
+    struct bfs_lsock_in in;
+    struct bfs_lsock_out out;
+    int local;       /* reached through the local socket: on this host, in our namespace */
+    int64_t alive_check_ms; /* direct chunk access: when to look at the socket again */
+    int failed;      /* the peer is dead (UCX said so, or end of file); reconnect */
     int fail_status; /* errno to report for calls that were in flight */
-    uint64_t addr_hash; /* hash of the registry address ep was made for (one incarnation) */
+    uint64_t addr_hash; /* bfs_registry_incarnation of the entry we connected to */
     /* Reading and writing its chunk files directly (local_read.c): 0 not asked yet, 1 yes
      * (chunk_root set: <data>/chunks), -1 no. Asked again on each new endpoint: a restarted
      * server may serve elsewhere. */
@@ -109,18 +114,13 @@ struct benchfs {
     int rpc_timeout_ms;
     uint32_t chunk_size;
     size_t eager_threshold;
-    int same_host_shm; /* talk to same-host servers over shared memory ($BENCHFS_SAME_HOST) */
+    int same_host;     /* reach same-host servers by their local socket ($BENCHFS_SAME_HOST) */
     int local_reads;   /* read same-host servers' chunk files directly ($BENCHFS_LOCAL_READS) */
     int local_writes;  /* write them directly, after CHUNK_RESERVE ($BENCHFS_LOCAL_WRITES) */
     int write_behind;  /* direct writes start writeback at once ($BENCHFS_WRITE_BEHIND) */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
-    /* HELLO (sent on each new endpoint): our worker address, and the frame header. */
-    uint8_t *self_addr;
-    size_t self_addr_len;
-    uint8_t hello_hdr[BFS_HDR_LEN + 4 + 4 + 2 + 64]; /* header + u32 pid, uid + str host */
-    size_t hello_len;
     /* credentials, for permission checks */
     uid_t uid;
     gid_t gid;
@@ -133,6 +133,9 @@ struct benchfs {
 
 /* rpc.c */
 int rpc_setup(benchfs_t *fs);
+/* The call waiting for request id reqid (find: it stays; take: it leaves the table). */
+struct rpc *rpc_table_find(benchfs_t *fs, uint64_t reqid);
+struct rpc *rpc_table_take(benchfs_t *fs, uint64_t reqid);
 /* Run n calls concurrently (at most RPC_WINDOW in flight); returns when all are done.
  * Each call's status is in calls[i].status. */
 void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n);
@@ -145,8 +148,21 @@ void rpc_release(struct rpc *call);
 /* Connect (or reconnect) to a server from its registry entry. */
 int rpc_connect(benchfs_t *fs, uint32_t server);
 void rpc_disconnect_all(benchfs_t *fs);
-/* Has a same-host server's process gone? (Looked at no more often than every 100 ms.) */
+/* Has a same-host server gone (end of file on its socket)? Looked at every 100 ms at most. */
 void rpc_check_alive(benchfs_t *fs, uint32_t server);
+
+/* rpc_local.c — the local-socket side of rpc.c. */
+int lconn_open(benchfs_t *fs, struct conn *cn, const char *name);
+/* Close the socket (if open), dropping what is queued; marks the connection failed (err). */
+void lconn_close(struct conn *cn, int err);
+/* Queue a request frame of `owner` (a call, or NULL) and write what the socket takes; 0 or
+ * -errno (connection closed). */
+int lconn_send(struct conn *cn, const void *owner, const uint8_t *hdr, size_t hlen,
+               const void *data, size_t data_len);
+/* Call c gives up: nothing of it (its payload buffer, its reply buffer) is used any more. */
+void lconn_abandon(struct conn *cn, const struct rpc *c);
+/* Write queued frames, read and dispatch replies; non-zero if anything happened. */
+int lconn_progress(benchfs_t *fs, struct conn *cn);
 
 /* file.c: the arguments of a chunk RPC for piece p of f (len: CHUNK_READ and CHUNK_RESERVE
  * only, a write's is its payload's) into out; returns their length. */

@@ -184,7 +184,7 @@ int local_read_ready(benchfs_t *fs, uint32_t server)
     if (!fs->local_reads || server >= fs->nservers)
         return 0;
     const struct conn *cn = &fs->conns[server];
-    return cn->ep && !cn->failed && cn->local && cn->direct == 1;
+    return cn->fd >= 0 && !cn->failed && cn->local && cn->direct == 1;
 }
 
 int local_io_usable(benchfs_t *fs, uint32_t server)
@@ -192,9 +192,9 @@ int local_io_usable(benchfs_t *fs, uint32_t server)
     if (server >= fs->nservers)
         return 0;
     struct conn *cn = &fs->conns[server];
-    if (cn->ep && !cn->failed)
+    if (cn->fd >= 0 && !cn->failed)
         rpc_check_alive(fs, server); /* gone? then reconnect: it may have been restarted */
-    if ((!cn->ep || cn->failed) && rpc_connect(fs, server) != 0) {
+    if ((cn->fd < 0 || cn->failed) && rpc_connect(fs, server) != 0) {
         bfs_clear_error(); /* the RPC will fail and tell */
         return 0;
     }

@@ -1,14 +1,16 @@
-/* rpc.c — client requests over UCX Active Messages.
+/* rpc.c — client requests: to a server on this host over its local socket (rpc_local.c), to
+ * any other over UCX Active Messages.
  *
- * A call is sent as one AM (header + args, payload as AM data: eager below the threshold,
- * rendezvous above). Replies arrive in reply_cb, are matched by request id, and their payload
- * is received straight into the caller's buffer (for reads: the user's buffer). Waiting never
- * spins: bfs_transport_wait sleeps on the worker's event fd. Every call has a deadline; a peer
- * that is dead fails its calls with EHOSTDOWN and is reconnected on next use. A server on
- * this host is reached over shared memory and CMA (an endpoint without UCX peer-failure
- * handling, which would force TCP loopback): its death shows as its pid being gone, checked
- * while calls wait; a remote server's death is reported by UCX. */
+ * Over UCX a call is one AM (header + args, payload as AM data: eager below the threshold,
+ * rendezvous above), sent on an endpoint made through the server's listener. Replies arrive
+ * in reply_cb, are matched by request id, and their payload is received straight into the
+ * caller's buffer (for reads: the user's buffer). Waiting never spins: client_wait sleeps on
+ * the worker's event fd and the local sockets. Every call has a deadline; a dead peer (UCX
+ * reports it; a local socket reads end of file) fails its calls with EHOSTDOWN at once and is
+ * reconnected on next use. UCX is started only when a server on another host is first
+ * called: a process that talks to its own host only never pays for it. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -31,7 +33,7 @@ struct rpc_ticket {
     uint8_t hdr[];    /* send tickets: the frame header and arguments UCX sends from */
 };
 
-#define ALIVE_CHECK_MS 100 /* how often a waiting call looks at a local server's pid */
+#define ALIVE_CHECK_MS 100 /* how often direct chunk access looks at its server's socket */
 
 static struct rpc **slot(benchfs_t *fs, uint64_t reqid)
 {
@@ -45,7 +47,15 @@ static void table_add(benchfs_t *fs, struct rpc *c)
     *s = c;
 }
 
-static struct rpc *table_take(benchfs_t *fs, uint64_t reqid)
+struct rpc *rpc_table_find(benchfs_t *fs, uint64_t reqid)
+{
+    for (struct rpc *c = *slot(fs, reqid); c; c = c->hnext)
+        if (c->reqid == reqid)
+            return c;
+    return NULL;
+}
+
+struct rpc *rpc_table_take(benchfs_t *fs, uint64_t reqid)
 {
     for (struct rpc **pp = slot(fs, reqid); *pp; pp = &(*pp)->hnext) {
         if ((*pp)->reqid == reqid) {
@@ -85,7 +95,7 @@ static ucs_status_t reply_cb(void *arg, const void *header, size_t header_length
         LOG_WARN("dropping a malformed reply: %s", strerror(-err));
         return UCS_OK;
     }
-    struct rpc *c = table_take(fs, f.reqid);
+    struct rpc *c = rpc_table_take(fs, f.reqid);
     if (!c)
         return UCS_OK; /* the call timed out already */
     if (f.opcode != c->op || f.args_len > RPC_REPLY_ARGS_MAX) {
@@ -192,7 +202,11 @@ static void ep_failed(void *arg, ucp_ep_h ep, ucs_status_t status)
     (void)ep;
     LOG_INFO("connection failed: %s", ucs_status_string(status));
     cn->failed = 1;
-    cn->fail_status = bfs_ucs_errno(status);
+    /* However UCX words it (reset, unreachable, an I/O error on connect), the server is not
+     * there for us: EHOSTDOWN, as for a dead local server. */
+    cn->fail_status = status == UCS_ERR_TIMED_OUT || status == UCS_ERR_ENDPOINT_TIMEOUT
+                          ? ETIMEDOUT
+                          : EHOSTDOWN;
 }
 
 int rpc_setup(benchfs_t *fs)
@@ -208,113 +222,77 @@ int rpc_setup(benchfs_t *fs)
     return ucp_worker_set_am_recv_handler(fs->tp.worker, &hp) == UCS_OK ? 0 : -EIO;
 }
 
-static void hello_sent(void *request, ucs_status_t status, void *user_data)
+/* UCX, started on first need (a server on another host). */
+static int ucx_ready(benchfs_t *fs)
 {
-    (void)status; /* a failure shows on the endpoint: its error handler reconnects */
-    (void)user_data;
-    ucp_request_free(request);
-}
-
-/* Introduce ourselves on a new endpoint: the server then replies to everything sent on it
- * through an endpoint of its own to our worker (see HELLO in proto.h). Fire and forget: UCX
- * delivers the AMs of one endpoint in order, so the server sees it before any call; its
- * reply names request id 0, which reply_cb drops. */
-static int send_hello(benchfs_t *fs, ucp_ep_h ep)
-{
-    if (!fs->self_addr) {
-        int err = bfs_transport_address(&fs->tp, &fs->self_addr, &fs->self_addr_len);
-        if (err)
-            return err;
-        /* Our pid and host: a server on the same host answers over shared memory and
-         * watches the pid to notice our death (see rpc.c's header). Without them (shared
-         * memory turned off) the server treats us as remote. */
-        char host[64] = "";
-        gethostname(host, sizeof host - 1);
-        struct bfs_wbuf w;
-        bfs_wb_init(&w, fs->hello_hdr + BFS_HDR_LEN, sizeof fs->hello_hdr - BFS_HDR_LEN);
-        if (fs->same_host_shm) {
-            bfs_wb_u32(&w, (uint32_t)getpid());
-            bfs_wb_u32(&w, (uint32_t)geteuid());
-            bfs_wb_str(&w, host);
-        }
-        struct bfs_frame f = {
-            .magic = BFS_MAGIC,
-            .version = BFS_WIRE_VERSION,
-            .opcode = BFS_OP_HELLO,
-            .reqid = 0,
-            .args_len = (uint32_t)w.len,
-            .data_len = fs->self_addr_len,
-        };
-        memcpy(f.key, fs->key, BFS_KEY_LEN);
-        bfs_frame_encode(&f, fs->hello_hdr); /* the same for every endpoint: shared */
-        fs->hello_len = BFS_HDR_LEN + w.len;
+    if (fs->tp.worker)
+        return 0;
+    if (bfs_transport_init(&fs->tp) != 0 || rpc_setup(fs) != 0) {
+        bfs_transport_fini(&fs->tp);
+        return -EIO;
     }
-    ucp_request_param_t p = {
-        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_FLAGS,
-        .cb.send = hello_sent,
-        .flags = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER,
-    };
-    void *r = ucp_am_send_nbx(ep, BFS_AM_REQUEST, fs->hello_hdr, fs->hello_len, fs->self_addr,
-                              fs->self_addr_len, &p);
-    if (UCS_PTR_IS_ERR(r))
-        return -bfs_ucs_errno(UCS_PTR_STATUS(r));
     return 0;
 }
 
-/* Shared memory and CMA need the server on this host and running as our user: another
- * user's shared-memory segments cannot be attached, nor its memory read with CMA. The
- * server's user is the owner of its registry entry (it wrote the file). */
-static int local_peer(benchfs_t *fs, uint32_t server, const struct bfs_registry_entry *e)
+static void conn_drop(benchfs_t *fs, struct conn *cn)
 {
-    char host[sizeof e->host], path[BFS_PATH_MAX + 32];
-    if (!fs->same_host_shm || e->pid <= 0 || gethostname(host, sizeof host - 1) != 0)
-        return 0;
-    host[sizeof host - 1] = '\0';
-    snprintf(path, sizeof path, "%s/server.%u", fs->registry, server);
-    struct stat st;
-    return strcmp(host, e->host) == 0 && stat(path, &st) == 0 && st.st_uid == geteuid();
+    if (cn->ep) {
+        bfs_transport_close_ep(&fs->tp, cn->ep, 1);
+        cn->ep = NULL;
+    }
+    lconn_close(cn, EHOSTDOWN);
 }
 
 int rpc_connect(benchfs_t *fs, uint32_t server)
 {
     struct conn *cn = &fs->conns[server];
-    if (cn->ep && !cn->failed)
-        return 0;
-    if (cn->ep) {
-        bfs_transport_close_ep(&fs->tp, cn->ep, 1);
-        cn->ep = NULL;
+    if (cn->fd >= 0 && cn->fd_owner != getpid()) {
+        /* A forked child: the socket is shared with the parent, whose replies we would
+         * read. Let go of our copy and connect anew. */
+        lconn_close(cn, EHOSTDOWN);
     }
+    if ((cn->ep || cn->fd >= 0) && !cn->failed)
+        return 0;
+    conn_drop(fs, cn);
     struct bfs_registry_entry e;
     int err = bfs_registry_read(fs->registry, server, &e);
     if (err)
         return bfs_fail(EHOSTDOWN, "server %u is not in the registry %s", server, fs->registry);
     local_read_forget(cn); /* a new incarnation may keep its chunks elsewhere */
-    cn->local = local_peer(fs, server, &e);
-    cn->pid = cn->local ? e.pid : 0;
-    cn->alive_check_ms = bfs_mono_ms() + ALIVE_CHECK_MS;
-    if (cn->local && bfs_process_gone(e.pid)) {
-        /* A server on this host whose process is gone: fail now, not after a timeout. */
-        pid_t pid = e.pid;
-        bfs_registry_entry_free(&e);
-        cn->failed = 1;
-        return bfs_fail(EHOSTDOWN, "server %u (pid %ld on this host) is not running", server,
-                        (long)pid);
-    }
     cn->failed = 0;
     cn->fail_status = 0;
-    cn->addr_hash = bfs_hash_bytes(e.addr, e.addr_len);
-    err = bfs_transport_connect(&fs->tp, e.addr, e.addr_len, !cn->local, ep_failed, cn, &cn->ep);
-    bfs_registry_entry_free(&e);
-    if (!err) {
-        err = send_hello(fs, cn->ep);
-        if (err) {
-            bfs_transport_close_ep(&fs->tp, cn->ep, 1);
-            cn->ep = NULL;
+    cn->addr_hash = bfs_registry_incarnation(&e);
+    cn->alive_check_ms = bfs_mono_ms() + ALIVE_CHECK_MS;
+    /* Its local socket if it is in our network namespace (then it is on this host). */
+    cn->local = 0;
+    if (fs->same_host && e.local[0]) {
+        err = lconn_open(fs, cn, e.local);
+        if (err == 0) {
+            cn->local = 1;
+            return 0;
+        }
+        if (err != -ECONNREFUSED && err != -ENOENT) {
+            cn->failed = 1;
+            return bfs_fail(-err == EAGAIN ? ETIMEDOUT : -err,
+                            "cannot connect to server %u on this host (%s)", server, e.local);
+        }
+        /* Refused: no such socket in our namespace. A server of this host whose process
+         * is gone is down; any other is elsewhere, reached over UCX. */
+        char host[sizeof e.host] = "";
+        gethostname(host, sizeof host - 1);
+        if (strcmp(host, e.host) == 0 && bfs_process_gone(e.pid)) {
+            cn->failed = 1;
+            return bfs_fail(EHOSTDOWN, "server %u (pid %ld on this host) is not running",
+                            server, (long)e.pid);
         }
     }
+    err = ucx_ready(fs);
+    if (!err)
+        err = bfs_transport_connect(&fs->tp, e.listen, ep_failed, cn, &cn->ep);
     if (err) {
         cn->ep = NULL;
-        return bfs_fail(-err, "cannot connect to server %u", server);
+        cn->failed = 1;
+        return bfs_fail(-err, "cannot connect to server %u at %s", server, e.listen);
     }
     return 0;
 }
@@ -322,11 +300,31 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
 void rpc_disconnect_all(benchfs_t *fs)
 {
     for (uint32_t i = 0; i < fs->nservers; i++) {
-        if (fs->conns[i].ep)
-            bfs_transport_close_ep(&fs->tp, fs->conns[i].ep, fs->conns[i].failed);
-        fs->conns[i].ep = NULL;
-        local_read_forget(&fs->conns[i]);
+        struct conn *cn = &fs->conns[i];
+        if (cn->ep)
+            bfs_transport_close_ep(&fs->tp, cn->ep, cn->failed);
+        cn->ep = NULL;
+        lconn_close(cn, ESHUTDOWN);
+        local_read_forget(cn);
     }
+}
+
+/* Encode a request frame's header and arguments into out (BFS_HDR_LEN + args_len bytes). */
+static void encode_request(benchfs_t *fs, uint8_t *out, uint16_t op, uint64_t reqid,
+                           const void *args, size_t args_len, size_t data_len)
+{
+    struct bfs_frame f = {
+        .magic = BFS_MAGIC,
+        .version = BFS_WIRE_VERSION,
+        .opcode = op,
+        .reqid = reqid,
+        .args_len = (uint32_t)args_len,
+        .data_len = data_len,
+    };
+    memcpy(f.key, fs->key, BFS_KEY_LEN);
+    bfs_frame_encode(&f, out);
+    if (args_len)
+        memcpy(out + BFS_HDR_LEN, args, args_len);
 }
 
 /* Send one request frame on ep: a ticket carries the header and arguments, which UCX sends
@@ -341,18 +339,7 @@ static int send_frame(benchfs_t *fs, ucp_ep_h ep, struct rpc *call, uint16_t op,
         return -ENOMEM;
     t->call = call;
     t->orphan = NULL;
-    struct bfs_frame f = {
-        .magic = BFS_MAGIC,
-        .version = BFS_WIRE_VERSION,
-        .opcode = op,
-        .reqid = reqid,
-        .args_len = (uint32_t)args_len,
-        .data_len = data_len,
-    };
-    memcpy(f.key, fs->key, BFS_KEY_LEN);
-    bfs_frame_encode(&f, t->hdr);
-    if (args_len)
-        memcpy(t->hdr + BFS_HDR_LEN, args, args_len);
+    encode_request(fs, t->hdr, op, reqid, args, args_len, data_len);
     ucp_request_param_t p = {
         .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
                         UCP_OP_ATTR_FIELD_FLAGS,
@@ -388,16 +375,31 @@ static void start(benchfs_t *fs, struct rpc *c)
         c->send_done = c->reply_done = 1;
         return;
     }
-    c->sent_to = fs->conns[c->server].addr_hash;
+    struct conn *cn = &fs->conns[c->server];
+    c->sent_to = cn->addr_hash;
     c->reqid = ++fs->next_reqid;
     table_add(fs, c);
+    if (cn->fd >= 0) {
+        uint8_t hdr[BFS_HDR_LEN + BFS_MAX_ARGS];
+        encode_request(fs, hdr, c->op, c->reqid, c->args, c->args_len, c->data_len);
+        int err = c->args_len <= BFS_MAX_ARGS
+                      ? lconn_send(cn, c, hdr, BFS_HDR_LEN + c->args_len, c->data, c->data_len)
+                      : -EINVAL;
+        c->send_done = 1; /* the payload is sent from the caller's buffer, which outlives it */
+        if (err) {
+            rpc_table_take(fs, c->reqid);
+            c->status = -err;
+            c->reply_done = 1;
+        }
+        return;
+    }
     struct rpc_ticket *t = NULL;
-    int rc = send_frame(fs, fs->conns[c->server].ep, c, c->op, c->reqid, c->args, c->args_len,
-                        c->data, c->data_len, &t);
+    int rc = send_frame(fs, cn->ep, c, c->op, c->reqid, c->args, c->args_len, c->data,
+                        c->data_len, &t);
     if (rc == 0) {
         c->send_done = 1;
     } else if (rc < 0) {
-        table_take(fs, c->reqid);
+        rpc_table_take(fs, c->reqid);
         c->status = -rc;
         c->send_done = c->reply_done = 1;
     } else {
@@ -407,22 +409,16 @@ static void start(benchfs_t *fs, struct rpc *c)
 
 static int finished(const struct rpc *c) { return c->send_done && c->reply_done && !c->recv_pending; }
 
-/* Is a local server's process gone? Looked at no more often than every ALIVE_CHECK_MS. */
-static void check_alive(struct conn *cn, uint32_t server, int64_t now)
-{
-    if (!cn->local || cn->failed || now < cn->alive_check_ms)
-        return;
-    cn->alive_check_ms = now + ALIVE_CHECK_MS;
-    if (bfs_process_gone(cn->pid)) {
-        LOG_INFO("server %u (pid %ld on this host) is gone", server, (long)cn->pid);
-        cn->failed = 1;
-        cn->fail_status = EHOSTDOWN;
-    }
-}
-
+/* Has a local server gone (end of file on its socket)? Looked at no more often than every
+ * ALIVE_CHECK_MS, for callers that use its chunk files without calling it. */
 void rpc_check_alive(benchfs_t *fs, uint32_t server)
 {
-    check_alive(&fs->conns[server], server, bfs_mono_ms());
+    struct conn *cn = &fs->conns[server];
+    int64_t now = bfs_mono_ms();
+    if (cn->fd < 0 || cn->failed || now < cn->alive_check_ms)
+        return;
+    cn->alive_check_ms = now + ALIVE_CHECK_MS;
+    lconn_progress(fs, cn);
 }
 
 /* Fail what cannot complete any more: calls past their deadline and calls to dead peers. */
@@ -433,11 +429,10 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
         if (!c->started || c->reply_done)
             continue;
         struct conn *cn = &fs->conns[c->server];
-        check_alive(cn, c->server, now);
         int dead = cn->failed;
         if (!dead && now < c->deadline_ms)
             continue;
-        table_take(fs, c->reqid);
+        rpc_table_take(fs, c->reqid);
         c->status = dead ? (cn->fail_status ? cn->fail_status : EHOSTDOWN) : ETIMEDOUT;
         abandon(c);
         if (dead)
@@ -446,10 +441,9 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
                  fs->rpc_timeout_ms);
         /* A remote peer that does not answer is suspect: the endpoint is closed (cancelling
          * what UCX still holds) and the next call reconnects from the registry. A local
-         * server whose process lives is only slow or stopped: its shared-memory endpoint
-         * stays (it cannot be force-closed under a live peer), and its late replies are
-         * dropped by request id. */
-        if (!cn->local) {
+         * server that lives is only slow or stopped (its death would be end of file): its
+         * connection stays, and its late replies are dropped by request id. */
+        if (cn->ep) {
             cn->failed = 1;
             cn->fail_status = ETIMEDOUT;
         }
@@ -469,6 +463,43 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
     }
 }
 
+/* Move everything along without waiting: UCX, and each local connection's reads and
+ * writes. Returns non-zero if anything happened. */
+static int progress(benchfs_t *fs)
+{
+    int any = 0;
+    if (fs->tp.worker)
+        any |= ucp_worker_progress(fs->tp.worker) != 0;
+    for (uint32_t s = 0; s < fs->nservers; s++)
+        if (fs->conns[s].fd >= 0)
+            any |= lconn_progress(fs, &fs->conns[s]);
+    return any;
+}
+
+/* Sleep until UCX or a local socket has something, or timeout_ms pass. */
+static void client_wait(benchfs_t *fs, int timeout_ms)
+{
+    if (progress(fs))
+        return;
+    struct pollfd pfd[RPC_POLL_MAX];
+    nfds_t n = 0;
+    if (fs->tp.worker) {
+        if (ucp_worker_arm(fs->tp.worker) == UCS_ERR_BUSY)
+            return; /* events arrived meanwhile: the caller progresses again */
+        pfd[n++] = (struct pollfd){.fd = fs->tp.efd, .events = POLLIN};
+    }
+    for (uint32_t s = 0; s < fs->nservers && n < RPC_POLL_MAX; s++) {
+        struct conn *cn = &fs->conns[s];
+        if (cn->fd >= 0)
+            pfd[n++] = (struct pollfd){.fd = cn->fd,
+                                       .events = POLLIN | (cn->out.head ? POLLOUT : 0)};
+    }
+    if (n < RPC_POLL_MAX || timeout_ms < 10)
+        poll(pfd, n, timeout_ms);
+    else
+        poll(pfd, n, 10); /* more local sockets than we watch (not a real layout): look often */
+}
+
 static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
 {
     size_t next = 0, inflight = 0, done = 0;
@@ -479,7 +510,7 @@ static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
             start(fs, &calls[next++]);
             inflight++;
         }
-        ucp_worker_progress(fs->tp.worker);
+        progress(fs);
         int64_t now = bfs_mono_ms();
         expire(fs, calls, next, now);
         size_t d = 0;
@@ -495,10 +526,7 @@ static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
         done = d;
         if (done < next) {
             int64_t wait = soonest - now;
-            /* Wake at least every ALIVE_CHECK_MS: a local server's death shows only so. */
-            if (wait > ALIVE_CHECK_MS)
-                wait = ALIVE_CHECK_MS;
-            bfs_transport_wait(&fs->tp, wait < 0 ? 0 : (int)wait);
+            client_wait(fs, wait < 0 ? 0 : (int)wait);
         }
     }
 }
@@ -510,10 +538,8 @@ static uint64_t current_incarnation(benchfs_t *fs, uint32_t server, uint64_t *ha
     if (!known[server]) {
         struct bfs_registry_entry e;
         hashes[server] = 0;
-        if (bfs_registry_read(fs->registry, server, &e) == 0) {
-            hashes[server] = bfs_hash_bytes(e.addr, e.addr_len);
-            bfs_registry_entry_free(&e);
-        }
+        if (bfs_registry_read(fs->registry, server, &e) == 0)
+            hashes[server] = bfs_registry_incarnation(&e);
         known[server] = 1;
     }
     return hashes[server];
@@ -567,8 +593,14 @@ void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
 void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, size_t args_len)
 {
     struct conn *cn = server < fs->nservers ? &fs->conns[server] : NULL;
-    if (!cn || !cn->ep || cn->failed)
+    if (!cn || (!cn->ep && cn->fd < 0) || cn->failed || args_len > BFS_MAX_ARGS)
         return; /* not worth a connection, nor an error */
+    if (cn->fd >= 0) {
+        uint8_t hdr[BFS_HDR_LEN + BFS_MAX_ARGS];
+        encode_request(fs, hdr, op, ++fs->next_reqid, args, args_len, 0);
+        lconn_send(cn, NULL, hdr, BFS_HDR_LEN + args_len, NULL, 0);
+        return;
+    }
     /* Nobody waits: no table entry (a hint gets no reply; one to a malformed hint would be
      * dropped by request id), and send_done only frees the ticket. */
     struct rpc_ticket *t;

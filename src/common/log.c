@@ -47,3 +47,28 @@ void bfs_log(int level, const char *fmt, ...)
     fprintf(stderr, "%ld.%03ld %s %s: %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000000, g_prefix,
             tags[level], line);
 }
+
+void bfs_log_limited(struct bfs_log_limit *l, int level, const char *fmt, ...)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (now - l->window_ms >= 1000) {
+        if (l->suppressed)
+            bfs_log(level, "%u more %s in the last %lld ms (not logged one by one)",
+                    l->suppressed, l->what, now - l->window_ms);
+        l->window_ms = now;
+        l->logged = l->suppressed = 0;
+    }
+    if (l->logged >= l->burst) {
+        l->suppressed++;
+        return;
+    }
+    l->logged++;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    bfs_log(level, "%s", line);
+}

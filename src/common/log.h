@@ -10,6 +10,19 @@ int bfs_log_parse_level(const char *name); /* "error".."debug" -> level, -1 if u
 void bfs_log_set_prefix(const char *prefix); /* e.g. "benchfsd[2]" */
 void bfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A log line that a peer can trigger at will (a rejected frame) goes through a limiter: at most
+ * `burst` lines per second, then one line a second saying how many were left out, so a
+ * hostile or broken peer cannot fill the disk with logs. */
+struct bfs_log_limit {
+    const char *what; /* "rejected frames": names the summary line */
+    unsigned burst;
+    long long window_ms; /* start of the current one-second window */
+    unsigned logged, suppressed;
+};
+#define BFS_LOG_LIMIT(what_, burst_) {.what = (what_), .burst = (burst_)}
+void bfs_log_limited(struct bfs_log_limit *l, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define LOG_ERR(...) bfs_log(BFS_LOG_ERROR, __VA_ARGS__)
 #define LOG_WARN(...) bfs_log(BFS_LOG_WARN, __VA_ARGS__)
 #define LOG_INFO(...) bfs_log(BFS_LOG_INFO, __VA_ARGS__)

@@ -37,14 +37,14 @@
  *  CHUNK_RESERVE   u64 fileid, u64 chunk, u64 offset,         - (the chunk file exists and the
  *                  u64 length, u32 chunk_size                 bytes are counted: a same-host
  *                                                             client writes them itself)
- *  HELLO           -; data: the client's UCX worker address   - (status only; the client
- *                                                             need not wait for it)
+ *  HELLO           -                                          - (a no-op, kept so the opcode
+ *                                                             stays taken; any argument or
+ *                                                             payload is EPROTO)
  *
- * HELLO is the first frame a client sends on each new endpoint. The server then makes an
- * endpoint of its own (with error handling) to that worker address and answers every later
- * request of that connection through it, instead of through the endpoint UCX created for the
- * client, which UCX destroys under the server's feet when the client dies. Requests on
- * connections that never said HELLO are still answered through UCX's reply endpoint.
+ * Connections need no introduction: a remote client connects to the server's UCX listener
+ * (the server's endpoint, with peer-failure handling, is made from the connection request),
+ * a same-host client to its local socket (the kernel says who it is). Requests arriving on any
+ * other UCX endpoint are refused with EPROTO.
  */
 #ifndef BFS_PROTO_H
 #define BFS_PROTO_H

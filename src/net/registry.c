@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ring.h"
 #include "common/util.h"
 
 int bfs_registry_key_read(const char *dir, uint8_t key[BFS_KEY_LEN])
@@ -45,19 +46,12 @@ int bfs_registry_key_ensure(const char *dir, uint8_t key[BFS_KEY_LEN])
 
 int bfs_registry_publish(const char *dir, const struct bfs_registry_entry *e)
 {
-    size_t cap = 256 + 2 * e->addr_len;
-    char *text = malloc(cap);
-    if (!text)
-        return -ENOMEM;
-    int off = snprintf(text, cap, "id=%u\nnservers=%u\npid=%ld\nhost=%s\naddr=", e->id,
-                       e->nservers, (long)e->pid, e->host);
-    bfs_hex_encode(e->addr, e->addr_len, text + off);
-    strcat(text + off, "\n");
+    char text[512];
+    snprintf(text, sizeof text, "id=%u\nnservers=%u\npid=%ld\nhost=%s\nlisten=%s\nlocal=%s\n",
+             e->id, e->nservers, (long)e->pid, e->host, e->listen, e->local);
     char name[64];
     snprintf(name, sizeof name, "server.%u", e->id);
-    int err = bfs_write_file_atomic(dir, name, text, 0);
-    free(text);
-    return err;
+    return bfs_write_file_atomic(dir, name, text, 0);
 }
 
 int bfs_registry_unpublish(const char *dir, uint32_t id)
@@ -67,26 +61,21 @@ int bfs_registry_unpublish(const char *dir, uint32_t id)
     return unlink(path) == 0 ? 0 : -errno;
 }
 
-void bfs_registry_entry_free(struct bfs_registry_entry *e)
+uint64_t bfs_registry_incarnation(const struct bfs_registry_entry *e)
 {
-    free(e->addr);
-    e->addr = NULL;
-    e->addr_len = 0;
+    char text[256];
+    int n = snprintf(text, sizeof text, "%ld %s %s", (long)e->pid, e->listen, e->local);
+    return bfs_hash_bytes(text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
 int bfs_registry_read(const char *dir, uint32_t id, struct bfs_registry_entry *e)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/server.%u", dir, id);
-    size_t cap = 16384;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -ENOMEM;
-    int n = bfs_read_small(path, buf, cap);
-    if (n < 0) {
-        free(buf);
+    char buf[1024];
+    int n = bfs_read_small(path, buf, sizeof buf);
+    if (n < 0)
         return n;
-    }
     memset(e, 0, sizeof *e);
     int err = -EBADMSG;
     char *save = NULL;
@@ -101,22 +90,16 @@ int bfs_registry_read(const char *dir, uint32_t id, struct bfs_registry_entry *e
             e->pid = (pid_t)strtol(line + 4, NULL, 10);
         } else if (strncmp(line, "host=", 5) == 0) {
             snprintf(e->host, sizeof e->host, "%s", line + 5);
-        } else if (strncmp(line, "addr=", 5) == 0) {
-            size_t hl = strlen(line + 5);
-            if (hl == 0 || hl % 2)
-                break;
-            e->addr = malloc(hl / 2);
-            if (!e->addr || bfs_hex_decode(line + 5, hl, e->addr) != 0)
-                break;
-            e->addr_len = hl / 2;
-            err = 0;
+        } else if (strncmp(line, "listen=", 7) == 0) {
+            err = snprintf(e->listen, sizeof e->listen, "%s", line + 7) < (int)sizeof e->listen &&
+                  strchr(e->listen, ':') ? 0 : -EBADMSG;
+        } else if (strncmp(line, "local=", 6) == 0) {
+            if (snprintf(e->local, sizeof e->local, "%s", line + 6) >= (int)sizeof e->local)
+                e->local[0] = '\0';
         }
     }
-    free(buf);
-    if (err || !have_id || e->id != id || e->nservers == 0) {
-        bfs_registry_entry_free(e);
+    if (err || !have_id || e->id != id || e->nservers == 0)
         return -EBADMSG;
-    }
     return 0;
 }
 
@@ -137,10 +120,8 @@ int bfs_registry_wait(const char *dir, int expected, int timeout_ms)
         if (ready && n <= 0) {
             struct bfs_registry_entry e;
             ready = bfs_registry_read(dir, 0, &e) == 0;
-            if (ready) {
+            if (ready)
                 n = (int)e.nservers;
-                bfs_registry_entry_free(&e);
-            }
         }
         for (int i = 0; ready && i < n; i++) {
             char path[4200];

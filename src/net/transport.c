@@ -1,7 +1,12 @@
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +22,8 @@ int bfs_ucs_errno(ucs_status_t st)
     case UCS_ERR_TIMED_OUT: return ETIMEDOUT;
     case UCS_ERR_CANCELED: return ECANCELED;
     case UCS_ERR_UNREACHABLE:
+    case UCS_ERR_IO_ERROR: /* what a connection manager reports for a refused connect */
+    case UCS_ERR_NOT_CONNECTED:
     case UCS_ERR_ENDPOINT_TIMEOUT:
     case UCS_ERR_CONNECTION_RESET:
     case UCS_ERR_REJECTED: return EHOSTDOWN;
@@ -35,6 +42,12 @@ int bfs_transport_init(struct bfs_transport *t)
         LOG_ERR("ucp_config_read: %s", ucs_status_string(st));
         return -EIO;
     }
+    /* Every UCX peer is on another host or in another network namespace (same-host clients use
+     * the local socket, net/local_sock.h), and every endpoint asks for peer-failure reports:
+     * leave out the shared-memory transports, which in UCX 1.13 keep per-peer segments and
+     * cannot report a dead peer. The user's UCX_TLS, if any, stands. */
+    if (!getenv("UCX_TLS"))
+        ucp_config_modify(cfg, "TLS", "^sm");
     ucp_params_t params = {
         .field_mask = UCP_PARAM_FIELD_FEATURES,
         .features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP,
@@ -67,6 +80,8 @@ int bfs_transport_init(struct bfs_transport *t)
 
 void bfs_transport_fini(struct bfs_transport *t)
 {
+    if (t->listener)
+        ucp_listener_destroy(t->listener);
     if (t->worker)
         ucp_worker_destroy(t->worker);
     if (t->context)
@@ -75,44 +90,107 @@ void bfs_transport_fini(struct bfs_transport *t)
     t->efd = -1;
 }
 
-int bfs_transport_address(struct bfs_transport *t, uint8_t **addr, size_t *len)
+/* "a.b.c.d:port" -> sockaddr; 0 or -EINVAL. */
+static int parse_ipv4(const char *text, struct sockaddr_in *sa)
 {
-    ucp_address_t *a;
-    size_t n;
-    ucs_status_t st = ucp_worker_get_address(t->worker, &a, &n);
-    if (st != UCS_OK)
-        return -EIO;
-    *addr = malloc(n);
-    if (!*addr) {
-        ucp_worker_release_address(t->worker, a);
-        return -ENOMEM;
-    }
-    memcpy(*addr, a, n);
-    *len = n;
-    ucp_worker_release_address(t->worker, a);
+    char ip[64];
+    const char *colon = strrchr(text, ':');
+    if (!colon || (size_t)(colon - text) >= sizeof ip)
+        return -EINVAL;
+    memcpy(ip, text, (size_t)(colon - text));
+    ip[colon - text] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (*end || port == 0 || port > 65535 || inet_pton(AF_INET, ip, &sa->sin_addr) != 1)
+        return -EINVAL;
     return 0;
 }
 
-int bfs_transport_connect(struct bfs_transport *t, const uint8_t *addr, size_t len,
-                          int peer_failures, ucp_err_handler_cb_t cb, void *arg, ucp_ep_h *ep)
+int bfs_transport_pick_ip(char *out, size_t cap)
 {
-    (void)len;
-    ucp_ep_params_t ep_params = {
-        .field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE,
-        .address = (const ucp_address_t *)addr,
-        /* PEER mode lets UCX tell us a peer died instead of leaving requests hanging, but UCX
-         * 1.13 then refuses its shared-memory transports (no peer-failure support in
-         * sysv/posix/cma) and runs even same-host traffic over TCP loopback. NONE keeps
-         * shared memory and CMA; the caller then watches the peer's pid itself. */
-        .err_mode = peer_failures ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE,
-    };
-    if (peer_failures) {
-        ep_params.field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLER;
-        ep_params.err_handler = (ucp_err_handler_t){.cb = cb, .arg = arg};
+    /* The first IPv4 address of an interface that is up and not loopback: on a cluster node,
+     * its network; in a test namespace, its veth. Loopback only when there is nothing else. */
+    struct ifaddrs *ifs;
+    snprintf(out, cap, "127.0.0.1");
+    if (getifaddrs(&ifs) != 0)
+        return -errno;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
+            (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, (socklen_t)cap);
+        break;
     }
-    ucs_status_t st = ucp_ep_create(t->worker, &ep_params, ep);
+    freeifaddrs(ifs);
+    return 0;
+}
+
+int bfs_transport_listen(struct bfs_transport *t, const char *ip, ucp_listener_conn_callback_t cb,
+                         void *arg, char *listen_out, size_t cap)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+    ucp_listener_params_t lp = {
+        .field_mask = UCP_LISTENER_PARAM_FIELD_SOCK_ADDR | UCP_LISTENER_PARAM_FIELD_CONN_HANDLER,
+        .sockaddr = {.addr = (const struct sockaddr *)&sa, .addrlen = sizeof sa},
+        .conn_handler = {.cb = cb, .arg = arg},
+    };
+    ucs_status_t st = ucp_listener_create(t->worker, &lp, &t->listener);
     if (st != UCS_OK) {
-        LOG_WARN("ucp_ep_create: %s", ucs_status_string(st));
+        LOG_ERR("ucp_listener_create: %s", ucs_status_string(st));
+        return -EIO;
+    }
+    ucp_listener_attr_t la = {.field_mask = UCP_LISTENER_ATTR_FIELD_SOCKADDR};
+    st = ucp_listener_query(t->listener, &la);
+    if (st != UCS_OK || la.sockaddr.ss_family != AF_INET) {
+        LOG_ERR("ucp_listener_query: %s", ucs_status_string(st));
+        return -EIO;
+    }
+    unsigned port = ntohs(((struct sockaddr_in *)&la.sockaddr)->sin_port);
+    snprintf(listen_out, cap, "%s:%u", ip, port);
+    return 0;
+}
+
+int bfs_transport_accept(struct bfs_transport *t, ucp_conn_request_h req,
+                         ucp_err_handler_cb_t cb, void *arg, ucp_ep_h *ep)
+{
+    ucp_ep_params_t p = {
+        .field_mask = UCP_EP_PARAM_FIELD_CONN_REQUEST | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                      UCP_EP_PARAM_FIELD_ERR_HANDLER,
+        .conn_request = req,
+        .err_mode = UCP_ERR_HANDLING_MODE_PEER,
+        .err_handler = {.cb = cb, .arg = arg},
+    };
+    ucs_status_t st = ucp_ep_create(t->worker, &p, ep);
+    if (st != UCS_OK) {
+        LOG_WARN("ucp_ep_create (accept): %s", ucs_status_string(st));
+        return -bfs_ucs_errno(st);
+    }
+    return 0;
+}
+
+int bfs_transport_connect(struct bfs_transport *t, const char *listen, ucp_err_handler_cb_t cb,
+                          void *arg, ucp_ep_h *ep)
+{
+    struct sockaddr_in sa;
+    if (parse_ipv4(listen, &sa) != 0)
+        return -EINVAL;
+    /* Through UCX's connection manager: the TCP connect runs in the background (a peer that
+     * does not answer costs the caller its deadline, not a blocking connect()), and the
+     * server accepts with an endpoint of its own, on which it replies. */
+    ucp_ep_params_t p = {
+        .field_mask = UCP_EP_PARAM_FIELD_FLAGS | UCP_EP_PARAM_FIELD_SOCK_ADDR |
+                      UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE | UCP_EP_PARAM_FIELD_ERR_HANDLER,
+        .flags = UCP_EP_PARAMS_FLAGS_CLIENT_SERVER,
+        .sockaddr = {.addr = (const struct sockaddr *)&sa, .addrlen = sizeof sa},
+        .err_mode = UCP_ERR_HANDLING_MODE_PEER,
+        .err_handler = {.cb = cb, .arg = arg},
+    };
+    ucs_status_t st = ucp_ep_create(t->worker, &p, ep);
+    if (st != UCS_OK) {
+        LOG_WARN("ucp_ep_create %s: %s", listen, ucs_status_string(st));
         return -bfs_ucs_errno(st);
     }
     return 0;

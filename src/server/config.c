@@ -44,6 +44,8 @@ static const struct opt_def OPTS[] = {
      "idle chunk I/O buffers kept mapped for reuse (first use of a buffer page-faults)"},
     {"write-behind", "BENCHFS_WRITE_BEHIND", OPT_BOOL, OFF(write_behind), "1",
      "start writing chunk data to disk right after each write (fsync then waits less)"},
+    {"listen-addr", "BENCHFS_LISTEN_ADDR", OPT_STR, OFF(listen_addr), "auto",
+     "IPv4 address clients on other hosts reach this server at (auto: first non-loopback)"},
     {"busy-poll", "BENCHFS_BUSY_POLL", OPT_BOOL, OFF(busy_poll), "0",
      "poll instead of sleeping when idle (only on a dedicated core)"},
     {"log-level", "BENCHFS_LOG", OPT_LEVEL, OFF(log_level), "warn",

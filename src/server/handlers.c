@@ -589,9 +589,8 @@ void handle_request(struct srv_req *req)
     struct bfs_rbuf r;
     bfs_rb_init(&r, req->args, req->frame.args_len);
     int op = req->frame.opcode;
-    /* Only chunk writes (and HELLO: an address) carry a payload; anything else with one is
-     * malformed. */
-    if (req->data_len && op != BFS_OP_CHUNK_WRITE && op != BFS_OP_HELLO) {
+    /* Only chunk writes carry a payload; anything else with one is malformed. */
+    if (req->data_len && op != BFS_OP_CHUNK_WRITE) {
         req->srv->stats.rejected_frames++;
         reply_empty(req, -EPROTO);
         return;
@@ -601,7 +600,8 @@ void handle_request(struct srv_req *req)
         return;
     }
     /* The argument-less ops validate their (empty) arguments too. */
-    if (req->frame.args_len && (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS)) {
+    if (req->frame.args_len && (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS ||
+                                op == BFS_OP_HELLO)) {
         reply_empty(req, -EPROTO);
         return;
     }
@@ -623,7 +623,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_TRUNCATE: op_chunk_truncate(req, &r); break;
     case BFS_OP_CHUNK_REMOVE: op_chunk_remove(req, &r); break;
     case BFS_OP_FSYNC: op_fsync(req, &r); break;
-    case BFS_OP_HELLO: server_hello(req); break;
+    case BFS_OP_HELLO: reply_empty(req, 0); break; /* nothing to set up: see proto.h */
     case BFS_OP_CHUNK_PREFETCH: op_chunk_prefetch(req, &r); break;
     case BFS_OP_CHUNK_DIR: op_chunk_dir(req, &r); break;
     case BFS_OP_CHUNK_RESERVE: op_chunk_reserve(req, &r); break;

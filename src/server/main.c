@@ -1,4 +1,5 @@
 /* main.c — benchfsd: start-up, registry publication, shutdown. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -94,6 +95,32 @@ static int start_up(struct server *s, int *lock_fd)
     return 0;
 }
 
+/* Where clients reach us: the UCX listener (other hosts) and the local socket (this host);
+ * both go into the registry entry. Returns 0, or 1 after logging why not. */
+static int open_listeners(struct server *s, struct bfs_registry_entry *e)
+{
+    char ip[64];
+    if (strcmp(s->cfg.listen_addr, "auto") == 0) {
+        bfs_transport_pick_ip(ip, sizeof ip);
+    } else {
+        struct in_addr a;
+        if (inet_pton(AF_INET, s->cfg.listen_addr, &a) != 1) {
+            LOG_ERR("--listen-addr %s: not an IPv4 address", s->cfg.listen_addr);
+            return 1;
+        }
+        snprintf(ip, sizeof ip, "%.63s", s->cfg.listen_addr);
+    }
+    if (bfs_transport_listen(&s->tp, ip, conns_listener_cb, s, e->listen, sizeof e->listen) != 0)
+        return 1;
+    s->lsock_fd = bfs_lsock_listen(s->lsock_name);
+    if (s->lsock_fd < 0) {
+        LOG_ERR("local socket: %s", strerror(-s->lsock_fd));
+        return 1;
+    }
+    snprintf(e->local, sizeof e->local, "%s", s->lsock_name);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct server s; /* large; keep it off the stack */
@@ -115,7 +142,8 @@ int main(int argc, char **argv)
     bfs_log_set_prefix(prefix);
     raise_fd_limit();
     s.stats.started_ns = bfs_now_ns();
-    s.ring_efd = s.sig_fd = s.epfd = -1;
+    s.ring_efd = s.sig_fd = s.epfd = s.epfd_top = s.lsock_fd = -1;
+    s.reject_log = (struct bfs_log_limit)BFS_LOG_LIMIT("rejected frames", 10);
 
     int lock_fd = -1;
     if (ok && start_up(&s, &lock_fd) != 0)
@@ -126,18 +154,13 @@ int main(int argc, char **argv)
     struct bfs_registry_entry e = {.id = s.cfg.id, .nservers = s.cfg.nservers, .pid = getpid()};
     gethostname(e.host, sizeof e.host - 1);
     int err = 0;
-    if (ok) {
-        err = bfs_transport_address(&s.tp, &e.addr, &e.addr_len);
-        if (err)
-            LOG_ERR("UCX worker address: %s", strerror(-err));
-        ok = !err;
-    }
+    if (ok)
+        ok = open_listeners(&s, &e) == 0;
     if (s.cfg.mpi) {
         /* Every rank takes part in every collective, so a failure anywhere stops all. */
         if (!bfs_mpi_all_ok(ok)) {
             if (ok)
                 LOG_ERR("another rank failed to start; giving up");
-            free(e.addr);
             bfs_mpi_end();
             return 1;
         }
@@ -148,7 +171,6 @@ int main(int argc, char **argv)
     } else {
         err = bfs_registry_publish(s.cfg.registry, &e);
     }
-    free(e.addr);
     if (err) {
         LOG_ERR("registry %s: %s", s.cfg.registry, strerror(-err));
         return 1;
@@ -171,6 +193,8 @@ int main(int argc, char **argv)
     chunk_store_close(s.chunks);
     meta_close(s.meta);
     bfs_transport_fini(&s.tp);
+    if (s.lsock_fd >= 0)
+        close(s.lsock_fd);
     close(lock_fd);
     LOG_INFO("stopped");
     return err ? 1 : 0;

@@ -145,24 +145,23 @@ int bfs_mpi_all_ok(int ok)
 struct rank_info {
     int64_t pid;
     uint32_t id;
-    uint32_t addr_len;
     char host[64];
+    char listen[64];
+    char local[108];
 };
 
 /* Rank 0: write server.1 .. server.N-1, then server.0, and drop stale entries of a larger
  * earlier cluster, so a reader that sees server.0 (which announces N) finds a complete set. */
-static int write_registry(const char *registry, uint32_t n, const struct rank_info *info,
-                          const uint8_t *addrs, const int *displs)
+static int write_registry(const char *registry, uint32_t n, const struct rank_info *info)
 {
     for (uint32_t k = 1; k <= n; k++) {
         uint32_t id = k % n;
         if (info[id].id != id)
             return -EPROTO;
-        struct bfs_registry_entry e = {.id = id, .nservers = n, .pid = (pid_t)info[id].pid,
-                                       .addr = (uint8_t *)addrs + displs[id],
-                                       .addr_len = info[id].addr_len};
-        memcpy(e.host, info[id].host, sizeof e.host);
-        e.host[sizeof e.host - 1] = '\0';
+        struct bfs_registry_entry e = {.id = id, .nservers = n, .pid = (pid_t)info[id].pid};
+        snprintf(e.host, sizeof e.host, "%.*s", (int)sizeof e.host - 1, info[id].host);
+        snprintf(e.listen, sizeof e.listen, "%.*s", (int)sizeof e.listen - 1, info[id].listen);
+        snprintf(e.local, sizeof e.local, "%.*s", (int)sizeof e.local - 1, info[id].local);
         int err = bfs_registry_publish(registry, &e);
         if (err)
             return err;
@@ -182,40 +181,21 @@ int bfs_mpi_publish(const char *registry, uint8_t key[BFS_KEY_LEN],
         return err;
     MPI_Bcast(key, BFS_KEY_LEN, MPI_BYTE, 0, MPI_COMM_WORLD);
 
-    struct rank_info mine = {.pid = self->pid, .id = self->id,
-                             .addr_len = (uint32_t)self->addr_len};
-    memcpy(mine.host, self->host, sizeof mine.host);
-    mine.host[sizeof mine.host - 1] = '\0';
+    struct rank_info mine = {.pid = self->pid, .id = self->id};
+    snprintf(mine.host, sizeof mine.host, "%s", self->host);
+    snprintf(mine.listen, sizeof mine.listen, "%s", self->listen);
+    snprintf(mine.local, sizeof mine.local, "%s", self->local);
     size_t n = (size_t)g_size;
     struct rank_info *info = calloc(n, sizeof *info);
-    int *counts = calloc(n, sizeof *counts), *displs = calloc(n, sizeof *displs);
-    uint8_t *addrs = NULL;
-    int ok = info && counts && displs && self->addr_len < INT_MAX / 2;
-    if (bfs_mpi_all_ok(ok)) {
+    if (bfs_mpi_all_ok(info != NULL)) {
         MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, info, (int)sizeof mine, MPI_BYTE,
                       MPI_COMM_WORLD);
-        long total = 0;
-        for (size_t i = 0; i < n; i++) {
-            counts[i] = (int)info[i].addr_len;
-            displs[i] = (int)total;
-            total += info[i].addr_len;
-        }
-        ok = total < INT_MAX && (addrs = malloc(total ? (size_t)total : 1)) != NULL;
-        if (bfs_mpi_all_ok(ok)) {
-            MPI_Allgatherv(self->addr, (int)self->addr_len, MPI_BYTE, addrs, counts, displs,
-                           MPI_BYTE, MPI_COMM_WORLD);
-            if (g_rank == 0)
-                err = write_registry(registry, (uint32_t)n, info, addrs, displs);
-            MPI_Bcast(&err, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        } else {
-            err = -ENOMEM;
-        }
+        if (g_rank == 0)
+            err = write_registry(registry, (uint32_t)n, info);
+        MPI_Bcast(&err, 1, MPI_INT, 0, MPI_COMM_WORLD);
     } else {
         err = -ENOMEM;
     }
-    free(addrs);
-    free(displs);
-    free(counts);
     free(info);
     /* Nobody serves before the registry is complete (and nobody leaves before rank 0 wrote). */
     MPI_Barrier(MPI_COMM_WORLD);

@@ -16,32 +16,54 @@
 #include "common/proto.h"
 #include "config.h"
 #include "meta_store.h"
+#include "common/log.h"
+#include "net/local_sock.h"
 #include "net/transport.h"
 #include "stats.h"
 
 struct srv_req;
 struct server;
 
-/* A client connection that introduced itself with HELLO: an endpoint the server made itself
- * (with error handling) to the client's worker, used for every reply of that connection.
- * Found by the value of the reply_ep pointer UCX passes with the client's requests (used as
- * a key only, never dereferenced outside the AM callback). Each request on it holds a
- * reference; the endpoint is closed from the main loop once it is unmapped (failed, or its
- * key taken over by a newer HELLO) and no request refers to it any more. */
+/* What an epoll event points at: one of the loop's own descriptors, or a local connection. */
+enum poll_kind { POLL_UCX, POLL_RING, POLL_SIGNAL, POLL_LISTEN_LOCAL, POLL_CONN };
+struct srv_poll {
+    enum poll_kind kind;
+    struct srv_conn *conn; /* POLL_CONN */
+};
+
+enum conn_kind { CONN_UCX, CONN_LOCAL };
+
+/* A client connection (conns.c): a UCX endpoint the server created from a connection request
+ * on its listener (found by that pointer's value, which UCX passes as the reply endpoint of
+ * each request), or a local socket. Each request on it holds a reference; a failed one drops
+ * its replies and is freed from the main loop once no request refers to it. */
 struct srv_conn {
-    struct srv_conn *hnext;            /* hash chain, while mapped */
-    struct srv_conn *prev, *next;      /* every live connection */
-    struct srv_conn *znext;            /* the to-close list */
+    struct srv_poll poll;
+    struct srv_conn *hnext;       /* hash chain (UCX), while mapped */
+    struct srv_conn *prev, *next; /* every live connection */
+    struct srv_conn *znext;       /* the to-close list */
     struct server *srv;
-    uintptr_t key;                     /* the reply_ep pointer value of the HELLO */
-    ucp_ep_h ep;                       /* NULL until the HELLO is handled */
-    pid_t pid;                         /* a client on this host: its pid, watched (else 0) */
-    int failed;                        /* UCX reported the endpoint dead: drop its replies */
-    int mapped;                        /* in the hash table */
-    int refs;                          /* requests referring to it */
-    int zombie;                        /* on the to-close list */
+    enum conn_kind kind;
+    uintptr_t key;                /* UCX: our endpoint's pointer value */
+    ucp_ep_h ep;                  /* UCX */
+    int fd;                       /* local socket, -1 once closed */
+    pid_t pid;                    /* local: the peer's credentials (SO_PEERCRED), for logs */
+    uid_t uid;
+    struct bfs_lsock_in in;       /* local: frames arriving */
+    struct bfs_lsock_out out;     /* local: replies leaving */
+    uint32_t events;              /* local: what epoll watches for */
+    int paused;                   /* local: over its limits, not read from */
+    int failed;                   /* the client is gone: drop its replies */
+    int mapped;                   /* in the hash table */
+    int refs;                     /* requests referring to it */
+    int zombie;                   /* on the to-close list */
 };
 #define SRV_CONN_BUCKETS 256
+
+struct pending_conn {
+    struct pending_conn *next;
+    ucp_conn_request_h req;
+};
 
 typedef void (*io_done_fn)(struct srv_req *req, int res);
 
@@ -55,7 +77,8 @@ struct srv_req {
     struct bfs_frame frame;
     uint8_t *args; /* frame.args_len bytes */
     ucp_ep_h reply_ep;     /* UCX's endpoint: valid only inside the AM callback */
-    struct srv_conn *conn; /* the connection's own endpoint (a reference), or NULL */
+    struct srv_conn *conn; /* the connection it came on (a reference), or NULL: a frame
+                            * refused inside the AM callback, answered on reply_ep */
     int64_t t0;
 
     /* Request payload: retained UCX data, or our own buffer (copied eager / rendezvous). */
@@ -87,7 +110,7 @@ struct server {
     struct bfs_server_config cfg;
     struct bfs_transport tp;
     struct io_uring ring;
-    int ring_efd, sig_fd, epfd;
+    int ring_efd, sig_fd, epfd, epfd_top; /* loop.c: setup_epoll says why two */
     struct meta_store *meta;
     struct chunk_store *chunks;
     struct server_stats stats;
@@ -102,16 +125,19 @@ struct server {
      * directory as an absolute path, and this run's nonce, also in <data>/instance. */
     char data_abs[4096];
     uint8_t instance[BFS_INSTANCE_LEN];
-    /* Client connections (loop.c). */
+    /* Client connections (conns.c). */
     struct srv_conn *conn_table[SRV_CONN_BUCKETS];
     struct srv_conn *conns;       /* every live connection */
-    struct srv_conn *conns_dead;  /* unmapped and unreferenced: to close from the loop */
+    struct srv_conn *conns_dead;  /* failed and unreferenced: to close from the loop */
+    unsigned nconns;
+    struct pending_conn *pending_conns; /* UCX connection requests not yet accepted */
+    unsigned npending_conns;
+    int lsock_fd;                 /* the local socket clients on this host connect to */
+    char lsock_name[BFS_LSOCK_NAME_MAX];
     int in_am_cb;                 /* inside am_request_cb: the raw reply_ep is valid */
     int conns_closing;            /* shutting down: accept no more requests */
     int conns_gone;               /* shut down: connections no longer exist */
-    unsigned nlocal_conns;        /* connections to clients on this host (pid-watched) */
-    int64_t next_alive_check_ms;  /* when to look at their pids again */
-    char host[64];                /* gethostname(): tells local clients from remote ones */
+    struct bfs_log_limit reject_log; /* rejected frames: logged at a bounded rate */
 };
 
 /* loop.c */
@@ -127,8 +153,32 @@ void server_reply(struct srv_req *req, int status, const void *args, size_t args
 /* Finish a request that gets no reply (a hint): counted in the stats, then freed. Replies
  * nobody waits for would pile up in a client that does not poll, and stall the server. */
 void server_done_silently(struct srv_req *req, int status);
-/* HELLO: connect the request's connection to the worker address in its payload, and reply. */
-void server_hello(struct srv_req *req);
+/* A request frame that arrived on connection c: checks the cluster key (a wrong one is
+ * answered EACCES and counted), then a new request holding a reference to c, with a copy of
+ * the arguments; its payload is the caller's to attach. NULL if refused. */
+struct srv_req *server_req_new(struct server *s, struct srv_conn *c, const struct bfs_frame *f,
+                               const uint8_t *args);
+void server_req_free(struct srv_req *req);
+/* Queue a request whose payload is in place for its handler. */
+void server_enqueue(struct srv_req *req);
+
+/* conns.c */
+struct srv_conn *conn_lookup(struct server *s, ucp_ep_h ep);
+void conn_fail(struct srv_conn *c);
+void conn_put(struct srv_conn *c);
+/* The listener's connection-request callback, and the loop's step that accepts them. */
+void conns_listener_cb(ucp_conn_request_h req, void *arg);
+int conns_accept_pending(struct server *s);
+/* Accept waiting local-socket clients. */
+int conns_accept_local(struct server *s);
+/* epoll reported `events` on a local connection. */
+void conn_local_ready(struct srv_conn *c, uint32_t events);
+/* Queue a reply (req->reply_hdr, hlen bytes, then the payload) on a local connection; the
+ * request is freed once written or dropped. 0 or -ENOMEM. */
+int conn_local_send(struct srv_conn *c, struct srv_req *req, size_t hlen, const void *data,
+                    size_t data_len);
+/* Close and free the failed, unreferenced connections; how many. */
+int conns_reap(struct server *s);
 /* Close every client connection (shutdown, before the worker goes). */
 void server_conns_close(struct server *s);
 

@@ -328,11 +328,8 @@ static int cluster_size(const char *reg)
     int n = list_entries(reg, ids, MAX_SERVERS), size = 0;
     for (int i = 0; i < n; i++) {
         struct bfs_registry_entry e;
-        if (bfs_registry_read(reg, ids[i], &e) == 0) {
-            if ((int)e.nservers > size)
-                size = (int)e.nservers;
-            bfs_registry_entry_free(&e);
-        }
+        if (bfs_registry_read(reg, ids[i], &e) == 0 && (int)e.nservers > size)
+            size = (int)e.nservers;
     }
     return size;
 }
@@ -396,7 +393,6 @@ static int clear_stale(const char *reg, char *why, size_t cap)
                          e.host);
             live++;
         }
-        bfs_registry_entry_free(&e);
     }
     if (live)
         return live;
@@ -443,7 +439,6 @@ static int registry_complete(const char *reg, int n, const pid_t *pids)
         if (bfs_registry_read(reg, (uint32_t)i, &e) != 0)
             return 0;
         int ok = (int)e.nservers == n && (!pids || e.pid == pids[i]);
-        bfs_registry_entry_free(&e);
         if (!ok)
             return 0;
     }
@@ -868,7 +863,6 @@ static int cmd_stop(int argc, char **argv)
         } else {
             stale++;
         }
-        bfs_registry_entry_free(&e);
     }
     /* Servers started by `benchfsctl start` that never registered. */
     if (have_state && strcmp(st.host, host) == 0)
@@ -942,8 +936,7 @@ struct srv_status {
     int registered, up;
     pid_t pid;
     char host[64];
-    size_t addr_len;
-    char addr_short[20];
+    char listen[64]; /* the UCX listener, "ip:port" */
     char why[160];
     char *stats; /* the server's counters ("key value" lines), when up */
 };
@@ -995,9 +988,7 @@ static int probe(const char *reg, int n, struct srv_status *st, long rpc_timeout
         s->registered = 1;
         s->pid = e.pid;
         snprintf(s->host, sizeof s->host, "%s", e.host);
-        s->addr_len = e.addr_len;
-        bfs_hex_encode(e.addr, e.addr_len < 4 ? e.addr_len : 4, s->addr_short);
-        bfs_registry_entry_free(&e);
+        snprintf(s->listen, sizeof s->listen, "%s", e.listen);
         if (strcmp(s->host, host) == 0 && !alive(s->pid))
             snprintf(s->why, sizeof s->why, "process %ld is gone", (long)s->pid);
         else
@@ -1028,7 +1019,6 @@ static int probe(const char *reg, int n, struct srv_status *st, long rpc_timeout
             e.id = (uint32_t)j;
             e.nservers = (uint32_t)nc;
             ok = bfs_registry_publish(tmp, &e) == 0;
-            bfs_registry_entry_free(&e);
         }
         benchfs_t *fs = NULL;
         if (ok) {
@@ -1105,17 +1095,17 @@ static int cmd_status(int argc, char **argv)
         return 1;
     int up = probe(reg, n, st, rpc_ms);
     printf("registry %s: %d server%s, %d up, %d down\n", reg, n, n == 1 ? "" : "s", up, n - up);
-    printf("%-4s %-5s %-16s %-8s %-14s %9s %9s %8s %9s %6s %9s %9s %9s\n", "ID", "STATE", "HOST",
-           "PID", "ADDRESS", "CAPACITY", "USED", "ENTRIES", "OPS", "ERRORS", "IN", "OUT",
+    printf("%-4s %-5s %-16s %-8s %-21s %9s %9s %8s %9s %6s %9s %9s %9s\n", "ID", "STATE", "HOST",
+           "PID", "LISTEN", "CAPACITY", "USED", "ENTRIES", "OPS", "ERRORS", "IN", "OUT",
            "UPTIME");
     for (int i = 0; i < n; i++) {
         struct srv_status *s = &st[i];
         char addr[40] = "-", pid[16] = "-";
         if (s->registered) {
-            snprintf(addr, sizeof addr, "%zuB:%s", s->addr_len, s->addr_short);
+            snprintf(addr, sizeof addr, "%s", s->listen);
             snprintf(pid, sizeof pid, "%ld", (long)s->pid);
         }
-        printf("%-4u %-5s %-16s %-8s %-14s", s->id, s->up ? "up" : "down",
+        printf("%-4u %-5s %-16s %-8s %-21s", s->id, s->up ? "up" : "down",
                s->registered ? s->host : "-", pid, addr);
         if (s->up) {
             char cap[16], used[16], in[16], out[16];

@@ -65,7 +65,7 @@ expect 1 "$CTL" start -n 1 -d "$T/data2" -r "$REG"; has "is in use" err.txt
 expect 0 "$CTL" status -v
 has "^registry $REG: 3 servers, 3 up, 0 down" out.txt
 for i in 0 1 2; do
-  has "^$i +up +$(hostname) +${PIDS[i]} +[0-9]+B:[0-9a-f]+ +64\.0M " out.txt
+  has "^$i +up +$(hostname) +${PIDS[i]} +[0-9.]+:[0-9]+ +64\.0M " out.txt
 done
 has "^  used_bytes [1-9]" out.txt
 has "^  chunk_(write|reserve)\.count [1-9]" out.txt
