@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang
       libucx-dev ucx-utils liburing-dev libxxhash-dev liblmdb-dev
-      libopenmpi-dev openmpi-bin gnuplot-nox)
+      libopenmpi-dev openmpi-bin gnuplot-nox
+      iproute2)   # ip, tc: tests/net/test_netns.sh (network namespaces, veth, bridge, drops)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
