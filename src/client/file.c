@@ -66,6 +66,8 @@ static int create_rpc(benchfs_t *fs, const char *p, int flags, mode_t mode, stru
         bfs_inode_get(&r, ino);
         if (!bfs_rb_done(&r))
             err = -EPROTO;
+        else if (bfs_inode_check(ino))
+            err = -EIO; /* not what any server stores: see decode_inode (namespace.c) */
     }
     rpc_release(&c);
     return err;
@@ -251,6 +253,8 @@ static long split(const struct bfs_file *f, uint16_t op, const void *wbuf, void 
                   struct chunk_piece **pieces_out, benchfs_t *fs)
 {
     uint64_t cs = f->ino.chunk_size;
+    if (!bfs_chunk_size_valid(cs)) /* checked when the inode arrived; never divide by 0 */
+        return -EIO;
     size_t n = (size_t)((off + len - 1) / cs - off / cs + 1);
     struct rpc *calls = calloc(n, sizeof *calls);
     uint8_t *args = malloc(n * CHUNK_ARGS_LEN);
@@ -305,7 +309,7 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
     struct chunk_piece *pieces;
     long n = split(f, BFS_OP_CHUNK_WRITE, buf, NULL, len, off, &calls, &args, &pieces, fs);
     if (n < 0)
-        return bfs_fail(ENOMEM, "write %s", f->path);
+        return bfs_fail((int)-n, "write %s", f->path);
     /* Same-host chunks written here, the others sent. */
     local_write_run(fs, f, calls, pieces, (size_t)n);
     int err = 0;
@@ -350,6 +354,8 @@ static int refresh_size(benchfs_t *fs, struct bfs_file *f)
  * does not wait for the disk each time it crosses into a chunk on another server. */
 static void prefetch_next_chunk(benchfs_t *fs, struct bfs_file *f, size_t len, uint64_t off)
 {
+    if (!bfs_chunk_size_valid(f->ino.chunk_size))
+        return; /* the read itself fails with EIO */
     uint64_t cs = f->ino.chunk_size, k = (off + len - 1) / cs;
     if (off > k * cs || (k + 1) * cs >= f->ino.size)
         return;
@@ -402,7 +408,7 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
     struct chunk_piece *pieces;
     long n = split(f, BFS_OP_CHUNK_READ, NULL, buf, len, off, &calls, &args, &pieces, fs);
     if (n < 0)
-        return bfs_fail(ENOMEM, "read %s", f->path);
+        return bfs_fail((int)-n, "read %s", f->path);
     /* Chunks of same-host servers are read here (local_read.c); the rest, moved to the
      * front of calls[], go to their servers. Each call is whole in itself (its rbuf points
      * into buf), so their order does not matter. */

@@ -4,9 +4,16 @@
  * buffer, then the io_uring write into the page cache). A pwrite() of the chunk file by the
  * client is one copy, on the client's own core, as for a local file.
  *
- * The server still decides: CHUNK_RESERVE creates the chunk file and counts the bytes
- * against --capacity (ENOSPC as for a CHUNK_WRITE), and only after its answer does the client
- * write. The write returns once the bytes are in the page cache, where any reader (direct or
+ * The server still decides: CHUNK_RESERVE creates the chunk file and allocates the range in
+ * it (fallocate), counted against --capacity (ENOSPC as for a CHUNK_WRITE), and only after
+ * its answer does the client write. A client that dies in between leaves allocated zeros,
+ * which the file's truncate or removal frees like any other bytes of it.
+ *
+ * A write of several pieces is all or nothing with respect to ENOSPC: every piece is reserved
+ * first (on remote servers too), and only when all reserves succeeded is anything written;
+ * otherwise the reserves that did succeed are given back (CHUNK_RELEASE) and the call fails
+ * having written nothing. A single piece needs no such step: a CHUNK_WRITE reserves and
+ * writes in one request. The write returns once the bytes are in the page cache, where any reader (direct or
  * through the server) finds them: close-to-open holds as before, and FSYNC on the server
  * flushes them (it syncs the file, whoever wrote it). The conditions are those of direct
  * reads (local_read.c). A piece that cannot be written here (its file vanished under a
@@ -27,10 +34,12 @@
 
 /* What a CHUNK_WRITE call carried, kept while it runs as a CHUNK_RESERVE. */
 struct piece {
-    const void *data; /* NULL: the call was not turned into a reserve */
+    const void *data;
     size_t len;
     const void *write_args;
     size_t write_args_len;
+    int reserved; /* the call ran as a CHUNK_RESERVE */
+    int direct;   /* ... and its server's chunk files are ours to write */
 };
 
 static int write_here(benchfs_t *fs, struct bfs_file *f, uint32_t server, const struct piece *p,
@@ -62,21 +71,57 @@ static int write_here(benchfs_t *fs, struct bfs_file *f, uint32_t server, const 
     return ok;
 }
 
+/* Turn call c back into the CHUNK_WRITE it was. */
+static void back_to_write(struct rpc *c, const struct piece *p)
+{
+    rpc_release(c);
+    c->op = BFS_OP_CHUNK_WRITE;
+    c->args = p->write_args;
+    c->args_len = p->write_args_len;
+    c->data = p->data;
+    c->data_len = p->len;
+    c->status = 0;
+}
+
+/* A reserve failed: give back the others' (best effort: a server that cannot be reached
+ * keeps allocated zeros until the file is truncated or removed). */
+static void release_reserved(benchfs_t *fs, struct rpc *calls, const struct piece *p, size_t n)
+{
+    struct rpc *rel = calloc(n, sizeof *rel);
+    if (!rel)
+        return;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i].reserved && calls[i].status == 0)
+            rel[m++] = (struct rpc){.server = calls[i].server, .op = BFS_OP_CHUNK_RELEASE,
+                                    .args = calls[i].args, .args_len = calls[i].args_len};
+    rpc_run(fs, rel, m);
+    for (size_t i = 0; i < m; i++)
+        rpc_release(&rel[i]);
+    free(rel);
+}
+
 void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
                      const struct chunk_piece *pieces, size_t n)
 {
-    struct piece *p = fs->local_writes ? calloc(n, sizeof *p) : NULL;
-    uint8_t *rargs = p ? malloc(n * CHUNK_ARGS_LEN) : NULL;
-    if (!rargs) { /* off, or no memory: all through the servers */
-        free(p);
+    /* One piece through its server: the CHUNK_WRITE alone is all or nothing already. */
+    if (n == 1 && !(fs->local_writes && local_io_usable(fs, calls[0].server))) {
         rpc_run(fs, calls, n);
         return;
     }
+    struct piece *p = calloc(n, sizeof *p);
+    uint8_t *rargs = p ? malloc(n * CHUNK_ARGS_LEN) : NULL;
+    if (!rargs) {
+        free(p);
+        for (size_t i = 0; i < n; i++)
+            calls[i].status = ENOMEM;
+        return;
+    }
+    /* 1. Reserve every piece (concurrently). */
     for (size_t i = 0; i < n; i++) {
         struct rpc *c = &calls[i];
-        if (!local_io_usable(fs, c->server))
-            continue;
-        p[i] = (struct piece){c->data, c->data_len, c->args, c->args_len};
+        p[i] = (struct piece){c->data, c->data_len, c->args, c->args_len, 1,
+                              fs->local_writes && local_io_usable(fs, c->server)};
         c->op = BFS_OP_CHUNK_RESERVE;
         c->args = rargs + i * CHUNK_ARGS_LEN;
         c->args_len = chunk_args(rargs + i * CHUNK_ARGS_LEN, BFS_OP_CHUNK_RESERVE, f,
@@ -84,20 +129,53 @@ void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
         c->data = NULL;
         c->data_len = 0;
     }
-    rpc_run(fs, calls, n); /* the reserves and the other servers' writes, all at once */
-    /* Write what was reserved; a piece that cannot be written here goes to its server after
-     * all (a failed reserve is already the answer: ENOSPC, a dead server...). */
+    rpc_run(fs, calls, n);
+    int failed = 0;
+    for (size_t i = 0; i < n && !failed; i++)
+        failed = calls[i].status != 0 && calls[i].status != EOPNOTSUPP;
+    if (failed) {
+        /* Nothing written: give back what the others allocated for it. The failed calls'
+         * statuses are the answer. */
+        release_reserved(fs, calls, p, n);
+        for (size_t i = 0; i < n; i++)
+            rpc_release(&calls[i]);
+        free(p);
+        free(rargs);
+        return;
+    }
+    /* 2. Write: what is ours here, the rest (and what could not be written here, and what
+     * a server without fallocate could not reserve) through the servers. */
+    size_t nsend = 0;
     for (size_t i = 0; i < n; i++) {
         struct rpc *c = &calls[i];
-        if (!p[i].data || c->status != 0 || write_here(fs, f, c->server, &p[i], &pieces[i]))
+        if (c->status == 0 && p[i].direct &&
+            write_here(fs, f, c->server, &p[i], &pieces[i])) {
+            rpc_release(c);
             continue;
-        rpc_release(c);
-        c->op = BFS_OP_CHUNK_WRITE;
-        c->args = p[i].write_args;
-        c->args_len = p[i].write_args_len;
-        c->data = p[i].data;
-        c->data_len = p[i].len;
-        rpc_run(fs, c, 1); /* rare: one at a time */
+        }
+        back_to_write(c, &p[i]);
+        nsend++;
+    }
+    if (nsend) {
+        struct rpc *send = calloc(nsend, sizeof *send);
+        size_t *from = calloc(nsend, sizeof *from);
+        if (!send || !from) {
+            for (size_t i = 0; i < n; i++)
+                if (calls[i].op == BFS_OP_CHUNK_WRITE)
+                    calls[i].status = ENOMEM;
+        } else {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (calls[i].op == BFS_OP_CHUNK_WRITE) {
+                    send[m] = calls[i];
+                    from[m++] = i;
+                }
+            rpc_run(fs, send, m);
+            for (size_t k = 0; k < m; k++)
+                calls[from[k]] = send[k];
+        }
+        free(send);
+        free(from);
     }
     free(p);
     free(rargs);

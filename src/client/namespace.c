@@ -38,12 +38,16 @@ static void root_inode(struct bfs_inode *ino)
     ino->nlink = 2;
 }
 
+/* An inode from a server; one no server would have stored (a chunk size of 0, a size past
+ * any offset...) is EIO: never a division by zero or a runaway loop further on. */
 static int decode_inode(const struct rpc *c, size_t skip, struct bfs_inode *ino)
 {
     struct bfs_rbuf r;
     bfs_rb_init(&r, c->rargs + skip, c->rargs_len - skip);
     bfs_inode_get(&r, ino);
-    return bfs_rb_done(&r) ? 0 : -EPROTO;
+    if (!bfs_rb_done(&r))
+        return -EPROTO;
+    return bfs_inode_check(ino) ? -EIO : 0;
 }
 
 /* A path-only request to the path's owner, answered with an inode. */

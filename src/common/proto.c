@@ -1,5 +1,8 @@
 #include "proto.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 const char *bfs_op_name(int op)
 {
     static const char *names[BFS_OP__COUNT] = {
@@ -24,6 +27,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_CHUNK_PREFETCH] = "chunk_prefetch",
         [BFS_OP_CHUNK_DIR] = "chunk_dir",
         [BFS_OP_CHUNK_RESERVE] = "chunk_reserve",
+        [BFS_OP_CHUNK_RELEASE] = "chunk_release",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";
@@ -56,4 +60,80 @@ void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino)
     ino->atime_ns = (int64_t)bfs_rb_u64(r);
     ino->mtime_ns = (int64_t)bfs_rb_u64(r);
     ino->ctime_ns = (int64_t)bfs_rb_u64(r);
+}
+
+int bfs_chunk_size_valid(uint64_t chunk_size)
+{
+    return chunk_size >= BFS_CHUNK_SIZE_MIN && chunk_size <= BFS_CHUNK_SIZE_MAX;
+}
+
+int bfs_chunk_range_check(uint64_t index, uint64_t off, uint64_t len, uint64_t chunk_size)
+{
+    if (!bfs_chunk_size_valid(chunk_size))
+        return -EINVAL;
+    if (off > chunk_size || len > chunk_size - off)
+        return -EINVAL;
+    /* The chunk's end must be an offset a file can have: index * chunk_size + chunk_size. */
+    if (index > BFS_FILE_SIZE_MAX / chunk_size - 1)
+        return -EINVAL;
+    return 0;
+}
+
+/* uid/gid (uint32_t)-1 means "unchanged" to chown: never an owner. */
+static int id_valid(uint32_t id) { return id != UINT32_MAX; }
+static int time_valid(int64_t t) { return t >= 0; }
+
+int bfs_inode_check(const struct bfs_inode *ino)
+{
+    uint32_t type = ino->mode & S_IFMT;
+    if (type != S_IFREG && type != S_IFDIR)
+        return -EINVAL;
+    if (ino->mode & ~(uint32_t)(S_IFMT | 07777))
+        return -EINVAL;
+    if (type == S_IFREG ? !bfs_chunk_size_valid(ino->chunk_size)
+                        : ino->chunk_size != 0 && !bfs_chunk_size_valid(ino->chunk_size))
+        return -EINVAL; /* directories are made with 0 */
+    if (ino->fileid == 0 || ino->size > BFS_FILE_SIZE_MAX)
+        return -EINVAL;
+    if (ino->nlink == 0 || ino->nlink > BFS_NLINK_MAX)
+        return -EINVAL;
+    if (!id_valid(ino->uid) || !id_valid(ino->gid))
+        return -EINVAL;
+    if (!time_valid(ino->atime_ns) || !time_valid(ino->mtime_ns) || !time_valid(ino->ctime_ns))
+        return -EINVAL;
+    return 0;
+}
+
+int bfs_create_check(int is_create, uint32_t mode, uint32_t uid, uint32_t gid,
+                     uint32_t chunk_size, uint32_t flags)
+{
+    if (mode & ~07777u)
+        return -EINVAL;
+    if (!id_valid(uid) || !id_valid(gid))
+        return -EINVAL;
+    if (is_create && (!bfs_chunk_size_valid(chunk_size) || (flags & ~BFS_CREATE_EXCL)))
+        return -EINVAL;
+    return 0;
+}
+
+int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime)
+{
+    if (mask & ~(BFS_SETATTR_MODE | BFS_SETATTR_UID | BFS_SETATTR_GID | BFS_SETATTR_MTIME))
+        return -EINVAL;
+    if ((mask & BFS_SETATTR_MODE) && (mode & ~07777u))
+        return -EINVAL;
+    if (((mask & BFS_SETATTR_UID) && !id_valid(uid)) || ((mask & BFS_SETATTR_GID) && !id_valid(gid)))
+        return -EINVAL;
+    if ((mask & BFS_SETATTR_MTIME) && !time_valid(mtime))
+        return -EINVAL;
+    return 0;
+}
+
+int bfs_size_update_check(uint64_t size, uint32_t how, int64_t mtime)
+{
+    if (how > BFS_SIZE_SET || !time_valid(mtime))
+        return -EINVAL;
+    if (size > BFS_FILE_SIZE_MAX)
+        return -EFBIG;
+    return 0;
 }

@@ -35,8 +35,15 @@
  *                                                             data: the data directory
  *                                                             (absolute; chunk_layout.h)
  *  CHUNK_RESERVE   u64 fileid, u64 chunk, u64 offset,         - (the chunk file exists and the
- *                  u64 length, u32 chunk_size                 bytes are counted: a same-host
- *                                                             client writes them itself)
+ *                  u64 length, u32 chunk_size                 range is allocated on disk and
+ *                                                             counted: a same-host client
+ *                                                             writes it itself; EOPNOTSUPP:
+ *                                                             this server cannot allocate
+ *                                                             ahead, use CHUNK_WRITE)
+ *  CHUNK_RELEASE   as CHUNK_RESERVE                           - (punches what is allocated but
+ *                                                             unwritten in the range: gives
+ *                                                             back the reserve of a write
+ *                                                             that failed elsewhere)
  *  HELLO           -                                          - (a no-op, kept so the opcode
  *                                                             stays taken; any argument or
  *                                                             payload is EPROTO)
@@ -75,6 +82,7 @@ enum bfs_op {
     BFS_OP_CHUNK_PREFETCH,
     BFS_OP_CHUNK_DIR,
     BFS_OP_CHUNK_RESERVE,
+    BFS_OP_CHUNK_RELEASE,
     BFS_OP__COUNT
 };
 
@@ -110,5 +118,27 @@ struct bfs_inode {
 
 void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino);
 void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);
+
+/* Limits of what may be stored or asked for. Every value a request would store is checked
+ * by the server against these before it is stored (EINVAL), and every inode a client reads
+ * back is checked again (EIO): a hostile key holder must not be able to plant a chunk size
+ * of 0 (a division by zero in every reader) or a size no offset can reach. */
+#define BFS_CHUNK_SIZE_MIN 4096u
+#define BFS_CHUNK_SIZE_MAX (64u << 20)
+#define BFS_FILE_SIZE_MAX ((uint64_t)INT64_MAX) /* the largest off_t */
+#define BFS_NLINK_MAX 65535u
+
+int bfs_chunk_size_valid(uint64_t chunk_size);
+/* [off, off+len) of chunk `index`: inside the chunk, and inside the largest file. 0 or -EINVAL */
+int bfs_chunk_range_check(uint64_t index, uint64_t off, uint64_t len, uint64_t chunk_size);
+/* A whole inode, as META_PUT stores it and as clients read it back: 0 or -EINVAL. */
+int bfs_inode_check(const struct bfs_inode *ino);
+/* The fields of a MKDIR / CREATE (chunk_size ignored for MKDIR): 0 or -EINVAL. */
+int bfs_create_check(int is_create, uint32_t mode, uint32_t uid, uint32_t gid,
+                     uint32_t chunk_size, uint32_t flags);
+/* The fields of a SETATTR that its mask says will be stored: 0 or -EINVAL. */
+int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime);
+/* SIZE_UPDATE: -EINVAL (how, mtime), -EFBIG (size), or 0. mtime 0 means "now". */
+int bfs_size_update_check(uint64_t size, uint32_t how, int64_t mtime);
 
 #endif

@@ -12,14 +12,18 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "common/chunk_layout.h"
 #include "common/log.h"
+#include "common/proto.h"
 
 #define NBUCKETS 4096
 
+#define BLK 4096u /* allocation granule assumed for rounding (ext4, xfs, tmpfs) */
+
 struct chunk_store {
     char root[4096]; /* <data>/chunks */
-    uint64_t capacity, used;
+    uint64_t capacity;
+    uint64_t used;   /* sum of st_blocks * 512 over the chunk files */
+    int no_falloc;   /* the file system has no fallocate: reservations are not held */
     uint32_t max_open, nopen;
     struct chunk_file *buckets[NBUCKETS];
     struct chunk_file lru; /* sentinel: lru.lru_next is the most recently used */
@@ -68,7 +72,29 @@ static void entry_close(struct chunk_store *cs, struct chunk_file *cf)
     free(cf);
 }
 
-/* Sum the sizes of all chunk files: the used-bytes counter after a restart. */
+/* What a file occupies on disk; an unlinked one no longer counts (its removal was). */
+static uint64_t st_alloc(const struct stat *st)
+{
+    return st->st_nlink ? (uint64_t)st->st_blocks * 512 : 0;
+}
+
+static void used_add(struct chunk_store *cs, uint64_t before, uint64_t after)
+{
+    if (after >= before)
+        cs->used += after - before;
+    else
+        cs->used -= before - after < cs->used ? before - after : cs->used;
+}
+
+/* Fold the change of cf's allocation since it was last counted into the total. */
+static void fold(struct chunk_store *cs, struct chunk_file *cf, const struct stat *st)
+{
+    uint64_t now = st_alloc(st);
+    used_add(cs, cf->alloc, now);
+    cf->alloc = now;
+}
+
+/* Sum what all chunk files occupy: the used-bytes counter after a restart. */
 static uint64_t scan_used(const char *root)
 {
     uint64_t total = 0;
@@ -96,8 +122,8 @@ static uint64_t scan_used(const char *root)
             while ((e3 = readdir(d3))) {
                 struct stat st;
                 snprintf(p3, sizeof p3, "%s/%s", p2, e3->d_name);
-                if (e3->d_name[0] != '.' && stat(p3, &st) == 0)
-                    total += (uint64_t)st.st_size;
+                if (e3->d_name[0] != '.' && stat(p3, &st) == 0 && S_ISREG(st.st_mode))
+                    total += st_alloc(&st);
             }
             closedir(d3);
         }
@@ -198,7 +224,7 @@ int chunk_get(struct chunk_store *cs, uint64_t fileid, uint64_t index, int creat
     cf->fileid = fileid;
     cf->index = index;
     cf->fd = fd;
-    cf->size = (uint64_t)st.st_size;
+    cf->alloc = st_alloc(&st); /* counted already: at start-up or when it was last open */
     cf->refs = 1;
     size_t b = bucket_of(fileid, index);
     cf->hnext = cs->buckets[b];
@@ -215,25 +241,133 @@ void chunk_put(struct chunk_store *cs, struct chunk_file *cf)
         entry_close(cs, cf);
 }
 
+void chunk_account(struct chunk_store *cs, struct chunk_file *cf)
+{
+    struct stat st;
+    if (fstat(cf->fd, &st) == 0)
+        fold(cs, cf, &st);
+}
+
+/* Bytes of [lo, hi) that may need new space: all but what SEEK_DATA calls data. Unwritten
+ * (fallocated) ranges count as holes on ext4 and tmpfs, so this over-estimates, never under. */
+static uint64_t unwritten_bytes(int fd, uint64_t lo, uint64_t hi)
+{
+    uint64_t need = 0, pos = lo;
+    while (pos < hi) {
+        off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+        if (d < 0) { /* ENXIO: no data from pos on (or no SEEK_DATA: assume none) */
+            need += hi - pos;
+            break;
+        }
+        if ((uint64_t)d >= hi) {
+            need += hi - pos;
+            break;
+        }
+        need += (uint64_t)d - pos;
+        off_t h = lseek(fd, d, SEEK_HOLE);
+        if (h < 0 || h <= d)
+            break;
+        pos = (uint64_t)h;
+    }
+    return need;
+}
+
+/* Free what is allocated but unwritten in [lo, hi) (BLK multiples): the ranges SEEK_DATA
+ * skips, i.e. holes and fallocated blocks no write has reached (ext4, xfs and tmpfs report
+ * those as holes unless the page cache holds data for them). Written bytes are never
+ * touched. Used to give back a reservation. */
+static int punch_unwritten(int fd, uint64_t lo, uint64_t hi)
+{
+    uint64_t pos = lo;
+    int err = 0;
+    while (pos < hi && !err) {
+        off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+        uint64_t end = d < 0 || (uint64_t)d > hi ? hi : (uint64_t)d;
+        if (end > pos && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)pos,
+                                   (off_t)(end - pos)) != 0 && errno != EOPNOTSUPP)
+            err = -errno;
+        if (d < 0 || (uint64_t)d >= hi)
+            break;
+        off_t h = lseek(fd, d, SEEK_HOLE);
+        if (h <= d)
+            break;
+        pos = (uint64_t)h;
+    }
+    return err;
+}
+
 int chunk_reserve(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len)
 {
-    uint64_t end = off + len;
-    if (end <= cf->size)
+    if (len == 0)
         return 0;
-    uint64_t grow = end - cf->size;
-    if (cs->capacity && cs->used + grow > cs->capacity)
+    struct stat st;
+    if (fstat(cf->fd, &st) != 0)
+        return -errno;
+    fold(cs, cf, &st);
+    uint64_t lo = off / BLK * BLK, hi = (off + len + BLK - 1) / BLK * BLK;
+    /* Far from the limit the whole range may be new and still fit. Nearer, count what is
+     * not written yet (over-estimated: reserved but unwritten bytes count too); only when
+     * even that does not fit is the allocation's own growth the judge (below). */
+    int near = cs->capacity && cs->used + (hi - lo) > cs->capacity &&
+               cs->used + unwritten_bytes(cf->fd, lo, hi) > cs->capacity;
+    if (cs->no_falloc)
+        return near ? -ENOSPC : -EOPNOTSUPP;
+    uint64_t used_before = cs->used;
+    /* Mode 0, not KEEP_SIZE: the chunk file grows to the reserved end (zeros up to it; no
+     * reader reads past the size the metadata owner knows), so that a reservation can be
+     * punched out again: ext4 ignores hole punching past a file's end. */
+    if (fallocate(cf->fd, 0, (off_t)off, (off_t)len) != 0) {
+        int err = -errno;
+        if (err == -EOPNOTSUPP || err == -ENOSYS) {
+            LOG_WARN("chunk store: no fallocate here (%s): capacity is checked but not held "
+                     "for direct writers, which therefore write through the server",
+                     strerror(-err));
+            cs->no_falloc = 1;
+            return near ? -ENOSPC : -EOPNOTSUPP;
+        }
+        /* Disk full (or worse): keep nothing of what it allocated. */
+        punch_unwritten(cf->fd, lo, hi);
+        chunk_account(cs, cf);
+        return err;
+    }
+    chunk_account(cs, cf);
+    if (near && cs->used > cs->capacity && cs->used > used_before) {
+        /* New space past the capacity: give it back (written bytes stay). */
+        punch_unwritten(cf->fd, lo, hi);
+        chunk_account(cs, cf);
         return -ENOSPC;
-    cs->used += grow;
-    cf->size = end;
+    }
     return 0;
 }
 
-/* Forget cached descriptors of a chunk about to be unlinked or shortened. */
+int chunk_release(struct chunk_store *cs, uint64_t fileid, uint64_t index, uint64_t off,
+                  uint64_t len)
+{
+    struct chunk_file *cf;
+    int err = chunk_get(cs, fileid, index, 0, &cf);
+    if (err)
+        return err == -ENOENT ? 0 : err;
+    struct stat st;
+    if (fstat(cf->fd, &st) != 0) {
+        err = -errno;
+    } else {
+        fold(cs, cf, &st);
+        if (!cs->no_falloc)
+            err = punch_unwritten(cf->fd, off / BLK * BLK, (off + len + BLK - 1) / BLK * BLK);
+        chunk_account(cs, cf);
+    }
+    chunk_put(cs, cf);
+    return err;
+}
+
+/* Forget the cached descriptor of a chunk about to be unlinked: its allocation is
+ * subtracted by the caller, so I/O still in flight on it counts nothing more. */
 static void invalidate(struct chunk_store *cs, uint64_t fileid, uint64_t index)
 {
     struct chunk_file *cf = lookup(cs, fileid, index);
     if (!cf)
         return;
+    cf->alloc = 0;
     if (cf->refs == 0)
         entry_close(cs, cf);
     else
@@ -302,22 +436,27 @@ int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint3
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(path, &st) != 0)
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        uint64_t start = index * chunk_size;
+        uint64_t start = index <= UINT64_MAX / chunk_size ? index * chunk_size : UINT64_MAX;
         if (start >= size) {
             invalidate(cs, fileid, index);
             if (unlink(path) == 0)
-                cs->used -= (uint64_t)st.st_size < cs->used ? (uint64_t)st.st_size : cs->used;
+                used_add(cs, st_alloc(&st), 0);
             else
                 err = -errno;
         } else if (size - start < (uint64_t)st.st_size) {
+            /* The chunk the file now ends in (reservations grow chunk files too). */
             uint64_t keep = size - start;
-            invalidate(cs, fileid, index);
-            if (truncate(path, (off_t)keep) == 0)
-                cs->used -= (uint64_t)st.st_size - keep;
-            else
+            struct stat now;
+            if (truncate(path, (off_t)keep) != 0)
                 err = -errno;
+            else if (stat(path, &now) == 0) {
+                used_add(cs, st_alloc(&st), st_alloc(&now));
+                struct chunk_file *cf = lookup(cs, fileid, index);
+                if (cf)
+                    cf->alloc = st_alloc(&now);
+            }
         }
     }
     closedir(d);

@@ -4,8 +4,15 @@
  * a plain file of at most chunk_size bytes, so a missing chunk or a short one reads as zeros
  * (holes) and unlinking a file is one directory removal. Open descriptors are cached (LRU)
  * because the same chunks are hit again and again by sequential I/O; a descriptor with I/O in
- * flight is never closed. Bytes stored are counted so a capacity limit yields ENOSPC before the disk
- * fills. The actual reads and writes go through io_uring in loop.c. */
+ * flight is never closed. The actual reads and writes go through io_uring in loop.c.
+ *
+ * Capacity is counted as what the chunk files occupy on disk (st_blocks * 512), summed at
+ * start-up and kept up to date from each file's allocation before and after every change the
+ * server makes. A write's range is allocated before it is written (fallocate; the chunk file
+ * grows to the range's end, zeros, which no reader reads past the file's size):
+ * that is the capacity check (ENOSPC leaves nothing written) and, for a same-host client's
+ * direct write, the reservation itself, so nothing a dead client leaves behind can drift
+ * from the disk: its allocation goes with the file's truncate or removal. */
 #ifndef BFS_CHUNK_STORE_H
 #define BFS_CHUNK_STORE_H
 
@@ -17,8 +24,8 @@ struct chunk_store;
 struct chunk_file {
     uint64_t fileid, index;
     int fd;
-    uint64_t size; /* current length of the chunk file */
-    int refs;      /* I/O in flight */
+    uint64_t alloc; /* bytes it occupies on disk, as last counted in the store's total */
+    int refs;       /* I/O in flight */
     int stale;     /* unlinked: close when refs drops to 0 */
     struct chunk_file *hnext, *lru_prev, *lru_next;
 };
@@ -31,14 +38,24 @@ void chunk_store_close(struct chunk_store *cs);
 int chunk_get(struct chunk_store *cs, uint64_t fileid, uint64_t index, int create,
               struct chunk_file **out);
 void chunk_put(struct chunk_store *cs, struct chunk_file *cf);
-/* Account for a write of [off, off+len): -ENOSPC if it would pass the capacity. */
+/* Allocate [off, off+len) of the chunk file and count it: -ENOSPC (nothing kept) if it could
+ * pass the capacity or the disk is full; -EOPNOTSUPP if the file system cannot allocate
+ * ahead (the capacity was checked, nothing is held: the caller's write allocates). Bytes
+ * already written need no new space: overwriting them never fails. */
 int chunk_reserve(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len);
+/* Count what the chunk file occupies now (after a write). */
+void chunk_account(struct chunk_store *cs, struct chunk_file *cf);
+/* Give back what is allocated but unwritten in [off, off+len) (the reservation of a write
+ * that failed elsewhere); written bytes are left alone. */
+int chunk_release(struct chunk_store *cs, uint64_t fileid, uint64_t index, uint64_t off,
+                  uint64_t len);
 
 /* Pin every chunk file of `fileid` held here (for fsync). *out is malloc'd; *n may be 0.
  * Also returns the file's directory fd in *dirfd (or -1), to be closed by the caller. */
 int chunk_get_all(struct chunk_store *cs, uint64_t fileid, struct chunk_file ***out, size_t *n,
                   int *dirfd);
-/* Cut the file to `size` bytes: drop chunks past it, shorten the one it ends in. */
+/* Cut the file to `size` bytes: drop chunks past it, shorten the one it ends in (and free
+ * what is allocated in it past `size`: reservations never written). */
 int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint32_t chunk_size);
 /* Remove every chunk of `fileid` held here. */
 int chunk_remove(struct chunk_store *cs, uint64_t fileid);

@@ -86,9 +86,8 @@ static void op_mkdir_create(struct srv_req *req, struct bfs_rbuf *r, int is_crea
         err = -EPROTO;
     if (!err && strcmp(path, "/") == 0)
         err = -EEXIST;
-    if (!err && is_create &&
-        (ino.chunk_size < 4096 || ino.chunk_size > 64u * 1024 * 1024))
-        err = -EINVAL;
+    if (!err)
+        err = bfs_create_check(is_create, mode, ino.uid, ino.gid, ino.chunk_size, flags);
     int created = 0;
     struct bfs_inode out = {0};
     if (!err) {
@@ -125,6 +124,8 @@ static void op_setattr(struct srv_req *req, struct bfs_rbuf *r)
     int64_t mtime = (int64_t)bfs_rb_u64(r);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
+    if (!err)
+        err = bfs_setattr_check(mask, mode, uid, gid, mtime);
     if (!(mask & BFS_SETATTR_MTIME))
         mtime = now();
     struct bfs_inode ino;
@@ -142,8 +143,8 @@ static void op_size_update(struct srv_req *req, struct bfs_rbuf *r)
     int64_t mtime = (int64_t)bfs_rb_u64(r);
     if (!err && (!bfs_rb_done(r) || how > BFS_SIZE_SET))
         err = -EPROTO;
-    if (!err && size > (uint64_t)INT64_MAX)
-        err = -EFBIG;
+    if (!err)
+        err = bfs_size_update_check(size, how, mtime);
     struct bfs_inode ino;
     if (!err)
         err = meta_set_size(req->srv->meta, path, fileid, size, how, mtime ? mtime : now(), &ino);
@@ -177,6 +178,8 @@ static void op_meta_put(struct srv_req *req, struct bfs_rbuf *r)
         err = -EPROTO;
     if (!err && strcmp(path, "/") == 0)
         err = -EBUSY;
+    if (!err)
+        err = bfs_inode_check(&ino); /* stored as sent: every field must be sane */
     int replaced = 0;
     if (!err)
         err = meta_put(req->srv->meta, path, &ino, flags & BFS_PUT_NOREPLACE, &old, &replaced);
@@ -259,13 +262,9 @@ static void op_listing(struct srv_req *req, struct bfs_rbuf *r, int subtree)
 
 /* ---- chunks ---- */
 
-static int check_chunk_args(uint64_t off, uint64_t len, uint32_t chunk_size)
+static int check_chunk_args(uint64_t index, uint64_t off, uint64_t len, uint32_t chunk_size)
 {
-    if (chunk_size < 4096 || chunk_size > 64u * 1024 * 1024)
-        return -EINVAL;
-    if (off > chunk_size || len > chunk_size - off)
-        return -EINVAL;
-    return 0;
+    return bfs_chunk_range_check(index, off, len, chunk_size);
 }
 
 static void write_done(struct srv_req *req, int res);
@@ -306,6 +305,9 @@ static void write_done(struct srv_req *req, int res)
         }
         start_writeback(req);
     }
+    /* Normally the reserve allocated the range already; without fallocate (or for ext4's
+     * extent blocks) the write itself may have: count what the file occupies now. */
+    chunk_account(req->srv->chunks, req->cf);
     chunk_put(req->srv->chunks, req->cf);
     if (res < 0) {
         if (res != -EBUSY)
@@ -331,7 +333,7 @@ static void op_chunk_write(struct srv_req *req, struct bfs_rbuf *r)
     uint32_t chunk_size = bfs_rb_u32(r);
     int err = bfs_rb_done(r) ? 0 : -EPROTO;
     if (!err)
-        err = check_chunk_args(off, req->data_len, chunk_size);
+        err = check_chunk_args(index, off, req->data_len, chunk_size);
     if (!err && req->data_len == 0) {
         uint8_t args[8] = {0};
         server_reply(req, 0, args, 8, NULL, 0);
@@ -340,7 +342,11 @@ static void op_chunk_write(struct srv_req *req, struct bfs_rbuf *r)
     if (!err)
         err = chunk_get(s->chunks, fileid, index, 1, &req->cf);
     if (!err) {
+        /* Allocate (and count) the range before writing it: ENOSPC leaves nothing written.
+         * EOPNOTSUPP: no fallocate here; the capacity was checked, the write allocates. */
         err = chunk_reserve(s->chunks, req->cf, off, req->data_len);
+        if (err == -EOPNOTSUPP)
+            err = 0;
         if (err)
             chunk_put(s->chunks, req->cf);
     }
@@ -370,23 +376,42 @@ static int get_chunk_range(struct bfs_rbuf *r, struct chunk_range *a)
     a->chunk_size = bfs_rb_u32(r);
     if (!bfs_rb_done(r))
         return -EPROTO;
-    return check_chunk_args(a->off, a->len, a->chunk_size);
+    return check_chunk_args(a->index, a->off, a->len, a->chunk_size);
 }
 
-/* A same-host client writes the range of the chunk file itself (client/local_write.c):
- * create the file and count the bytes against the capacity, as a CHUNK_WRITE would. */
+/* A same-host client writes the range of the chunk file itself (client/local_write.c), and a
+ * write over several servers reserves all its pieces before writing any (client/file.c):
+ * allocate the range in the chunk file (fallocate) and count it against the
+ * capacity, as a CHUNK_WRITE would. The reservation is disk allocation, not bookkeeping: a
+ * client that dies before writing leaves allocated zeros, freed (and uncounted) with the
+ * file's truncate or removal. At most the rest of one chunk per request (get_chunk_range). */
 static void op_chunk_reserve(struct srv_req *req, struct bfs_rbuf *r)
 {
     struct server *s = req->srv;
     struct chunk_range a;
     int err = get_chunk_range(r, &a);
     struct chunk_file *cf = NULL;
+    if (!err && a.len == 0) {
+        reply_empty(req, 0);
+        return;
+    }
     if (!err)
         err = chunk_get(s->chunks, a.fileid, a.index, 1, &cf);
     if (!err) {
         err = chunk_reserve(s->chunks, cf, a.off, a.len);
         chunk_put(s->chunks, cf);
     }
+    reply_empty(req, err);
+}
+
+/* A write whose reserve failed on another server gives back what this one allocated for it
+ * (what is allocated but unwritten in the range: earlier data stays). */
+static void op_chunk_release(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct chunk_range a;
+    int err = get_chunk_range(r, &a);
+    if (!err && a.len)
+        err = chunk_release(req->srv->chunks, a.fileid, a.index, a.off, a.len);
     reply_empty(req, err);
 }
 
@@ -444,7 +469,7 @@ static void op_chunk_prefetch(struct srv_req *req, struct bfs_rbuf *r)
     uint32_t chunk_size = bfs_rb_u32(r);
     int err = bfs_rb_done(r) ? 0 : -EPROTO;
     if (!err)
-        err = check_chunk_args(0, chunk_size, chunk_size);
+        err = check_chunk_args(index, 0, chunk_size, chunk_size);
     if (err) { /* a malformed request is answered, so its sender learns why */
         reply_empty(req, err);
         return;
@@ -524,8 +549,10 @@ static void op_chunk_truncate(struct srv_req *req, struct bfs_rbuf *r)
     uint64_t fileid = bfs_rb_u64(r), size = bfs_rb_u64(r);
     uint32_t chunk_size = bfs_rb_u32(r);
     int err = bfs_rb_done(r) ? 0 : -EPROTO;
-    if (!err && (chunk_size < 4096 || chunk_size > 64u * 1024 * 1024))
+    if (!err && !bfs_chunk_size_valid(chunk_size))
         err = -EINVAL;
+    if (!err && size > BFS_FILE_SIZE_MAX)
+        err = -EFBIG;
     if (!err)
         err = chunk_truncate(req->srv->chunks, fileid, size, chunk_size);
     reply_empty(req, err);
@@ -627,6 +654,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_PREFETCH: op_chunk_prefetch(req, &r); break;
     case BFS_OP_CHUNK_DIR: op_chunk_dir(req, &r); break;
     case BFS_OP_CHUNK_RESERVE: op_chunk_reserve(req, &r); break;
+    case BFS_OP_CHUNK_RELEASE: op_chunk_release(req, &r); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

@@ -22,3 +22,10 @@ endforeach()
 bfs_integration(test_prefetch 1 2 4)
 # Same-host clients read and write chunk files directly: only when safe, never stale.
 bfs_integration(test_local_io 1 2 4)
+# Failed writes leave nothing: ENOSPC in the middle of a write over two servers keeps no
+# capacity and no bytes (also with the data through the servers), and direct writers killed
+# between CHUNK_RESERVE and their write leave the servers' used_bytes equal to the disk.
+bfs_integration(test_enospc 2)
+add_test(NAME test_enospc_rpcio_2srv COMMAND test_enospc 2)
+set_tests_properties(test_enospc_rpcio_2srv PROPERTIES TIMEOUT 300
+                     ENVIRONMENT "BENCHFS_LOCAL_WRITES=0;BENCHFS_LOCAL_READS=0")
