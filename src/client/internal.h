@@ -38,6 +38,8 @@ struct conn {
     int local;       /* reached through the local socket: on this host, in our namespace */
     int64_t alive_check_ms; /* direct chunk access: when to look at the socket again */
     int failed;      /* the peer is dead (UCX said so, or end of file); reconnect */
+    uint32_t gen;    /* bumped by each (re)connect */
+    int close_after_read; /* errno: close once the reader has returned */
     int fail_status; /* errno to report for calls that were in flight */
     uint64_t addr_hash; /* bfs_registry_incarnation of the entry we connected to */
     /* Reading and writing its chunk files directly (local_read.c): 0 not asked yet, 1 yes
@@ -72,6 +74,7 @@ struct rpc {
     int started, send_done, reply_done, recv_pending;
     int64_t deadline_ms;
     uint64_t sent_to; /* conn addr_hash when started: was it the server's current incarnation? */
+    uint32_t conn_gen; /* conn gen when started: a reconnect since means this call is lost */
     struct rpc *hnext;
 };
 

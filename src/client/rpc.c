@@ -29,6 +29,7 @@
  * late callback then only frees the ticket, and the reply buffer it was left with. */
 struct rpc_ticket {
     struct rpc *call; /* NULL once the call was abandoned */
+    benchfs_t *fs;
     void *orphan;     /* an abandoned reply buffer UCX may still fill: freed with the ticket */
     uint8_t hdr[];    /* send tickets: the frame header and arguments UCX sends from */
 };
@@ -137,6 +138,7 @@ static ucs_status_t reply_cb(void *arg, const void *header, size_t header_length
             return UCS_OK;
         }
         t->call = c;
+        t->fs = fs;
         ucp_request_param_t p = {
             .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
             .cb.recv_am = recv_done,
@@ -165,9 +167,16 @@ static void send_done(void *request, ucs_status_t status, void *user_data)
     struct rpc *c = t->call;
     if (c) {
         if (status != UCS_OK) {
+            /* No reply will come: the call leaves the table now (it may return and be gone
+             * before a reply with its id could be looked up). A send cancelled by closing a
+             * failed endpoint reports why the endpoint failed. */
+            struct conn *cn = &t->fs->conns[c->server];
             if (!c->status)
-                c->status = bfs_ucs_errno(status);
-            c->reply_done = 1; /* no reply will come */
+                c->status = status == UCS_ERR_CANCELED && cn->fail_status ? cn->fail_status
+                                                                         : bfs_ucs_errno(status);
+            if (!c->reply_done)
+                rpc_table_take(t->fs, c->reqid);
+            c->reply_done = 1;
         }
         c->send_done = 1;
         c->sticket = NULL;
@@ -234,6 +243,17 @@ static int ucx_ready(benchfs_t *fs)
     return 0;
 }
 
+/* In a forked child the local sockets are the parent's too: reading or writing them would
+ * steal the parent's replies or break its frames. Let go of them without any I/O; the next
+ * call reconnects. */
+static void drop_inherited(benchfs_t *fs)
+{
+    pid_t me = getpid();
+    for (uint32_t s = 0; s < fs->nservers; s++)
+        if (fs->conns[s].fd >= 0 && fs->conns[s].fd_owner != me)
+            lconn_close(&fs->conns[s], EHOSTDOWN);
+}
+
 static void conn_drop(benchfs_t *fs, struct conn *cn)
 {
     if (cn->ep) {
@@ -246,11 +266,7 @@ static void conn_drop(benchfs_t *fs, struct conn *cn)
 int rpc_connect(benchfs_t *fs, uint32_t server)
 {
     struct conn *cn = &fs->conns[server];
-    if (cn->fd >= 0 && cn->fd_owner != getpid()) {
-        /* A forked child: the socket is shared with the parent, whose replies we would
-         * read. Let go of our copy and connect anew. */
-        lconn_close(cn, EHOSTDOWN);
-    }
+    drop_inherited(fs);
     if ((cn->ep || cn->fd >= 0) && !cn->failed)
         return 0;
     conn_drop(fs, cn);
@@ -261,12 +277,19 @@ int rpc_connect(benchfs_t *fs, uint32_t server)
     local_read_forget(cn); /* a new incarnation may keep its chunks elsewhere */
     cn->failed = 0;
     cn->fail_status = 0;
+    cn->gen++; /* calls still waiting on the previous connection are dead (expire) */
     cn->addr_hash = bfs_registry_incarnation(&e);
     cn->alive_check_ms = bfs_mono_ms() + ALIVE_CHECK_MS;
     /* Its local socket if it is in our network namespace (then it is on this host). */
     cn->local = 0;
     if (fs->same_host && e.local[0]) {
         err = lconn_open(fs, cn, e.local);
+        /* A full backlog: the server lives but has not accepted yet. Wait, within a deadline. */
+        for (int64_t until = bfs_mono_ms() + fs->rpc_timeout_ms;
+             err == -EAGAIN && bfs_mono_ms() < until;) {
+            usleep(1000);
+            err = lconn_open(fs, cn, e.local);
+        }
         if (err == 0) {
             cn->local = 1;
             return 0;
@@ -338,6 +361,7 @@ static int send_frame(benchfs_t *fs, ucp_ep_h ep, struct rpc *call, uint16_t op,
     if (!t)
         return -ENOMEM;
     t->call = call;
+    t->fs = fs;
     t->orphan = NULL;
     encode_request(fs, t->hdr, op, reqid, args, args_len, data_len);
     ucp_request_param_t p = {
@@ -377,6 +401,7 @@ static void start(benchfs_t *fs, struct rpc *c)
     }
     struct conn *cn = &fs->conns[c->server];
     c->sent_to = cn->addr_hash;
+    c->conn_gen = cn->gen;
     c->reqid = ++fs->next_reqid;
     table_add(fs, c);
     if (cn->fd >= 0) {
@@ -413,6 +438,7 @@ static int finished(const struct rpc *c) { return c->send_done && c->reply_done 
  * ALIVE_CHECK_MS, for callers that use its chunk files without calling it. */
 void rpc_check_alive(benchfs_t *fs, uint32_t server)
 {
+    drop_inherited(fs);
     struct conn *cn = &fs->conns[server];
     int64_t now = bfs_mono_ms();
     if (cn->fd < 0 || cn->failed || now < cn->alive_check_ms)
@@ -429,11 +455,17 @@ static void expire(benchfs_t *fs, struct rpc *calls, size_t n, int64_t now)
         if (!c->started || c->reply_done)
             continue;
         struct conn *cn = &fs->conns[c->server];
-        int dead = cn->failed;
+        /* Dead: its connection failed, or was already replaced by a reconnect in this batch
+         * (which only happens after a failure). */
+        int replaced = c->conn_gen != cn->gen;
+        int dead = cn->failed || replaced;
         if (!dead && now < c->deadline_ms)
             continue;
         rpc_table_take(fs, c->reqid);
-        c->status = dead ? (cn->fail_status ? cn->fail_status : EHOSTDOWN) : ETIMEDOUT;
+        c->status = replaced ? EHOSTDOWN
+                             : dead ? (cn->fail_status ? cn->fail_status : EHOSTDOWN) : ETIMEDOUT;
+        if (!replaced)
+            lconn_abandon(cn, c);
         abandon(c);
         if (dead)
             continue;
@@ -502,6 +534,7 @@ static void client_wait(benchfs_t *fs, int timeout_ms)
 
 static void run_batch(benchfs_t *fs, struct rpc *calls, size_t n)
 {
+    drop_inherited(fs);
     size_t next = 0, inflight = 0, done = 0;
     for (size_t i = 0; i < n; i++)
         calls[i].started = 0;
@@ -592,6 +625,7 @@ void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n)
 
 void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, size_t args_len)
 {
+    drop_inherited(fs);
     struct conn *cn = server < fs->nservers ? &fs->conns[server] : NULL;
     if (!cn || (!cn->ep && cn->fd < 0) || cn->failed || args_len > BFS_MAX_ARGS)
         return; /* not worth a connection, nor an error */

@@ -95,10 +95,16 @@ static void *reply_begin(void *arg, const struct bfs_frame *f, const uint8_t *ar
 static void reply_end(void *arg, const struct bfs_frame *f, const uint8_t *args, void *cookie)
 {
     (void)args;
+    benchfs_t *fs = arg;
     struct rpc *c = cookie;
     if (!c)
         return;
-    rpc_table_take(arg, f->reqid);
+    rpc_table_take(fs, f->reqid);
+    /* A server may answer before it read the whole request (a refusal): what is left of it
+     * must not be sent from the caller's buffer once the call has returned. */
+    struct conn *cn = &fs->conns[c->server];
+    if (cn->out.head && bfs_lsock_forget(&cn->out, c) != 0)
+        cn->close_after_read = ENOMEM; /* not inside the reader: lconn_progress closes */
     c->reply_done = 1;
 }
 
@@ -114,6 +120,11 @@ int lconn_progress(benchfs_t *fs, struct conn *cn)
         return 1;
     }
     int n = bfs_lsock_read(cn->fd, &cn->in, BFS_OP__COUNT, 256, &reply_handler, fs);
+    if (cn->close_after_read) { /* the answers read stand; the next call reconnects */
+        lconn_close(cn, cn->close_after_read);
+        cn->close_after_read = 0;
+        return 1;
+    }
     if (n < 0) {
         if (n == -EPROTO)
             LOG_WARN("malformed reply from a local server: closing the connection");

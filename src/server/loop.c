@@ -331,7 +331,7 @@ static void drain_fd(int fd)
 }
 
 static struct srv_poll g_poll_ucx = {.kind = POLL_UCX}, g_poll_ring = {.kind = POLL_RING},
-                      g_poll_sig = {.kind = POLL_SIGNAL}, g_poll_lsock = {.kind = POLL_LISTEN_LOCAL};
+                      g_poll_sig = {.kind = POLL_SIGNAL};
 
 static void poll_ready(struct server *s, const struct srv_poll *p, uint32_t events)
 {
@@ -395,6 +395,7 @@ static int setup_epoll(struct server *s)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    s->lsock_poll.kind = POLL_LISTEN_LOCAL;
     s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->epfd_top = epoll_create1(EPOLL_CLOEXEC);
@@ -406,7 +407,7 @@ static int setup_epoll(struct server *s)
     } add[] = {
         {s->epfd, s->ring_efd, &g_poll_ring},
         {s->epfd, s->sig_fd, &g_poll_sig},
-        {s->epfd, s->lsock_fd, &g_poll_lsock},
+        {s->epfd, s->lsock_fd, &s->lsock_poll},
         {s->epfd_top, s->tp.efd, &g_poll_ucx},
         {s->epfd_top, s->epfd, NULL},
     };
@@ -456,6 +457,10 @@ int server_loop_run(struct server *s)
             work = 1;
         if (s->conns_dead && conns_reap(s))
             work = 1;
+        if (s->conns_reread && conns_reread(s))
+            work = 1;
+        if (s->lsock_paused_until && conns_listen_resume(s, 0))
+            work = 1;
         if (s->sqes_unsubmitted) {
             io_uring_submit(&s->ring);
             s->sqes_unsubmitted = 0;
@@ -474,6 +479,9 @@ int server_loop_run(struct server *s)
             continue;
         }
         int timeout = s->stopping ? 10 : -1;
+        if (s->lsock_paused_until) /* wake to watch the listener again */
+            timeout = (int)(s->lsock_paused_until > bfs_mono_ms()
+                                ? s->lsock_paused_until - bfs_mono_ms() + 1 : 0);
         if (ucp_worker_arm(s->tp.worker) == UCS_ERR_BUSY) {
             /* UCX holds sends it cannot start yet (a remote client that does not read its
              * replies). Retrying in a tight loop would take a core from the job: after a few

@@ -53,6 +53,11 @@ struct srv_conn {
     struct bfs_lsock_out out;     /* local: replies leaving */
     uint32_t events;              /* local: what epoll watches for */
     int paused;                   /* local: over its limits, not read from */
+    int reading;                  /* local: inside bfs_lsock_read (do not close or flush) */
+    int fail_after_read;          /* local: failed while reading */
+    int reread_queued;            /* local: on the server's reread list */
+    int staged_more;              /* local: the last read stopped at its cap: frames may wait */
+    struct srv_conn *rnext;       /* that list */
     int failed;                   /* the client is gone: drop its replies */
     int mapped;                   /* in the hash table */
     int refs;                     /* requests referring to it */
@@ -133,6 +138,9 @@ struct server {
     struct pending_conn *pending_conns; /* UCX connection requests not yet accepted */
     unsigned npending_conns;
     int lsock_fd;                 /* the local socket clients on this host connect to */
+    struct srv_poll lsock_poll;   /* its epoll tag */
+    int64_t lsock_paused_until;   /* not watched until then (out of descriptors), or 0 */
+    struct srv_conn *conns_reread; /* local connections with frames staged: read them again */
     char lsock_name[BFS_LSOCK_NAME_MAX];
     int in_am_cb;                 /* inside am_request_cb: the raw reply_ep is valid */
     int conns_closing;            /* shutting down: accept no more requests */
@@ -171,6 +179,12 @@ void conns_listener_cb(ucp_conn_request_h req, void *arg);
 int conns_accept_pending(struct server *s);
 /* Accept waiting local-socket clients. */
 int conns_accept_local(struct server *s);
+/* The local listener, out of descriptors: not watched for a while (resume: when the time has
+ * come, or at once with force; returns 1 if it resumed). */
+void conns_listen_pause(struct server *s);
+int conns_listen_resume(struct server *s, int force);
+/* Read the connections that have complete frames staged; how many. */
+int conns_reread(struct server *s);
 /* epoll reported `events` on a local connection. */
 void conn_local_ready(struct srv_conn *c, uint32_t events);
 /* Queue a reply (req->reply_hdr, hlen bytes, then the payload) on a local connection; the
