@@ -24,9 +24,9 @@
 extern "C" {
 #endif
 
-#define BENCHFS_VERSION_MAJOR 0
-#define BENCHFS_VERSION_MINOR 1
-#define BENCHFS_VERSION_PATCH 0
+/* BENCHFS_VERSION_MAJOR, _MINOR, _PATCH and BENCHFS_VERSION_STRING ("M.m.p"), generated
+ * from the build's project version; benchfs_version() gives the library's at run time. */
+#include "benchfs_version.h"
 
 /* An open connection to one BenchFS cluster. */
 typedef struct benchfs benchfs_t;

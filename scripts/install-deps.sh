@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang
       libucx-dev ucx-utils liburing-dev libxxhash-dev liblmdb-dev
       libopenmpi-dev openmpi-bin gnuplot-nox
+      lowdown man-db   # man pages: generated from docs/*.md at build time, checked with man -l
       iproute2)   # ip, tc: tests/net/test_netns.sh (network namespaces, veth, bridge, drops)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The project's single test command (README): gcc build + ctest, then a clang
-# ASan+UBSan build + ctest. Build trees go to build-ci/ and build-ci-asan/.
+# The project's single test command (README): gcc build + ctest, the install check (install
+# build-ci to a fresh prefix and use it with an empty environment), then a clang ASan+UBSan
+# build + ctest. Build trees go to build-ci/ and build-ci-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 echo "== gcc, RelWithDebInfo"
-cmake -S . -B build-ci -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build-ci -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DBENCHFS_MAN=ON >/dev/null
 cmake --build build-ci -j"$jobs"
-(cd build-ci && ctest -j"$jobs" --output-on-failure --timeout 300)
+(cd build-ci && ctest -j"$jobs" --output-on-failure --timeout 300 -E '^install_')
+
+echo "== install check: cmake --install build-ci to a fresh prefix, used with env -i"
+# tests/install/test_install.sh: every program's --version, a pkg-config consumer and a
+# find_package(benchfs) consumer built and run, every man page opened with man -l.
+(cd build-ci && ctest --output-on-failure --timeout 300 -R '^install_')
 
 echo "== clang, AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-ci-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \

@@ -27,4 +27,4 @@ BFS_API const char *benchfs_strerror(void)
     return last_error[0] ? last_error : "no error";
 }
 
-BFS_API const char *benchfs_version(void) { return "0.1.0"; }
+BFS_API const char *benchfs_version(void) { return BENCHFS_VERSION_STRING; }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "benchfs_version.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "mpi_launch.h"
@@ -211,7 +212,7 @@ int bfs_server_config_load(struct bfs_server_config *c, int argc, char **argv)
             usage(stdout);
             return 1;
         } else if (ch == 'V') {
-            printf("benchfsd 0.1.0\n");
+            printf("benchfsd %s\n", BENCHFS_VERSION_STRING);
             return 1;
         } else if (ch == 'c') {
             config_file = optarg;
