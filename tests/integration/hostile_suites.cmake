@@ -7,3 +7,11 @@ set_tests_properties(test_hostile_1srv test_hostile_2srv test_hostile_dying_2srv
                      PROPERTIES TIMEOUT 120)
 # A same-host peer that stops reading its replies: the server neither spins nor ignores SIGTERM.
 bfs_integration(test_stalled_client 1)
+# A seeded, structure-aware frame fuzzer: every opcode, mutated fields, over UCX (through the
+# listener) and the local socket; a normal client checks the servers between batches. Short
+# run here (a few thousand frames per transport and server); long runs: see the header of
+# test_fuzz_frames.c (BENCHFS_FUZZ_SEED, BENCHFS_FUZZ_FRAMES, --long).
+add_executable(test_fuzz_frames test_fuzz_frames.c)
+target_link_libraries(test_fuzz_frames PRIVATE bfs_cluster bfs_common)
+add_test(NAME test_fuzz_frames_2srv COMMAND test_fuzz_frames 2)
+set_tests_properties(test_fuzz_frames_2srv PROPERTIES TIMEOUT 180)

@@ -1,24 +1,39 @@
 /* test_hostile.c — servers against a hostile peer.
  *
- * Besides a normal client, the test opens its own raw UCX worker, connects to every server and
- * sends frames no real client would send: garbage AM headers (with and without AM data),
- * truncated headers, wrong magic / version / opcode, lying or oversized lengths, payloads on
- * ops that take none, chunk requests outside the chunk, malformed argument encodings, paths
- * that are not normalised, frames with a wrong cluster key and frames sent without a reply
- * endpoint, followed by a few thousand randomised frames. Where the server answers, the status
- * is checked; where it must drop, that no reply came. Afterwards every server must still be
- * alive, the normal client must still read its data back and create new entries, nothing the
- * hostile frames asked for may have happened, the servers' rejected_frames / rejected_key
- * counters must equal exactly what was sent, and the server logs (redirected to a file) must
- * show the rejections and no sanitizer report.
+ * Besides a normal client, the test opens its own raw UCX worker, connects to every server's
+ * UCX listener and sends frames no real client would send: garbage AM headers (with and
+ * without AM data), truncated headers, wrong magic / version / opcode, lying or oversized
+ * lengths, payloads on ops that take none, HELLO with arguments or a payload (EPROTO) and
+ * repeated plain HELLOs (0: a no-op that must not reset the connection), chunk requests
+ * outside the chunk, malformed argument encodings, paths that are not normalised, frames with
+ * a wrong cluster key and frames sent without a reply endpoint, followed by a few thousand
+ * randomised frames. The same peer then talks to every server's local socket (the same
+ * frames, back to back on a byte stream): garbage bytes, headers whose args_len / data_len
+ * lie, truncated frames followed by a close, frames with a wrong key (EACCES, the connection
+ * stays), payloads on ops that take none (EPROTO, the connection stays), args_len / data_len
+ * beyond the limits (> 64 MiB: the connection is closed at once). Where the server answers,
+ * the status is checked; where it must drop, that no reply came; where it must close a local
+ * connection, that it did. Then a flood of tens of thousands of wrong-key and malformed
+ * frames: the server logs (redirected to a file) must stay small (bfs_log_limited: a few
+ * lines a second and a summary line of what was left out).
  *
- * "test_hostile N dying" instead runs peers (this binary re-executed) that say HELLO (so the
- * servers reply through endpoints of their own), start rendezvous writes and big reads and
- * then die without closing anything; the same end checks follow.
+ * Afterwards every server must still be alive, the normal client must still read its data
+ * back and create new entries, nothing the hostile frames asked for may have happened, the
+ * servers' rejected_frames / rejected_key counters must equal exactly what was sent, and the
+ * logs must show the rejections (at least one line each, and the summary lines) and no
+ * sanitizer report.
  *
- * The random part is seeded from $BENCHFS_HOSTILE_SEED (default fixed) and printed. */
+ * "test_hostile N dying" instead runs peers (this binary re-executed) that vanish with work in
+ * flight: over UCX (connected through the listener) they start rendezvous writes and big
+ * reads and die without closing anything; over the local socket they send big CHUNK_READs
+ * they never read the replies of and write only part of a 64 MiB CHUNK_WRITE frame, then
+ * die. The same end checks follow.
+ *
+ * The random part is seeded from $BENCHFS_HOSTILE_SEED (default fixed) and printed. The
+ * structure-aware fuzzer is test_fuzz_frames.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,12 +46,13 @@
 #include "common/proto.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "net/local_sock.h"
 #include "net/registry.h"
 #include "net/transport.h"
 
 /* ---- raw peer ---- */
 
-#define MAX_REQ (1u << 16)
+#define MAX_REQ (1u << 18)
 #define NO_REPLY INT32_MIN
 #define WINDOW 64
 
@@ -71,6 +87,7 @@ struct raw {
     ucp_ep_h ep[CLUSTER_MAX];
     int ep_failed[CLUSTER_MAX];
     uint8_t key[BFS_KEY_LEN];
+    char local[CLUSTER_MAX][108]; /* each server's local socket name */
     size_t max_am_header;
     /* What each server's counters must show for the frames sent so far. */
     uint64_t exp_rejected_frames[CLUSTER_MAX];
@@ -168,7 +185,8 @@ static void ep_err_cb(void *arg, ucp_ep_h ep, ucs_status_t status)
     fprintf(stderr, "hostile: raw endpoint failed: %s\n", ucs_status_string(status));
 }
 
-static void raw_open(struct raw *r, struct cluster *c)
+/* ucx: also connect a UCX endpoint to every server (through its listener). */
+static void raw_open(struct raw *r, struct cluster *c, int ucx)
 {
     memset(r, 0, sizeof *r);
     r->n = c->n;
@@ -201,9 +219,12 @@ static void raw_open(struct raw *r, struct cluster *c)
             fprintf(stderr, "hostile: server %d not in the registry\n", i);
             bail();
         }
-        int err = bfs_transport_connect(&r->tp, e.addr, e.addr_len, 1, ep_err_cb, &r->ep_failed[i],
-                                        &r->ep[i]);
-        bfs_registry_entry_free(&e);
+        snprintf(r->local[i], sizeof r->local[i], "%s", e.local);
+        if (!ucx)
+            continue;
+        /* Through the listener, as a client on another host would: the only UCX endpoints
+         * the servers serve. */
+        int err = bfs_transport_connect(&r->tp, e.listen, ep_err_cb, &r->ep_failed[i], &r->ep[i]);
         if (err) {
             fprintf(stderr, "hostile: cannot connect to server %d\n", i);
             bail();
@@ -241,13 +262,16 @@ static void send_cb(void *request, ucs_status_t status, void *user_data)
     ucp_request_free(request);
 }
 
-/* Mirror of the server's admission logic (loop.c + the payload check in handlers.c): which of
- * its two counters a frame must bump. Used for the exact counter check at the end. */
+/* Mirror of the server's admission logic (loop.c, conns.c + the payload check in handlers.c):
+ * which of its two counters a frame must bump. Used for the exact counter check at the end.
+ * UCX: a header that does not decode, then a frame without a reply endpoint, count as
+ * rejected frames; a wrong key as rejected_key; then a payload on an op other than
+ * CHUNK_WRITE as a rejected frame. */
 static void account(struct raw *r, int srv, const void *hdr, size_t hlen, size_t dlen,
                     int with_reply)
 {
     struct bfs_frame f;
-    if (bfs_frame_decode(hdr, hlen, dlen, BFS_OP__COUNT, &f) != 0) {
+    if (bfs_frame_decode(hdr, hlen, dlen, BFS_OP__COUNT, &f) != 0 || !with_reply) {
         r->exp_rejected_frames[srv]++;
         return;
     }
@@ -255,7 +279,7 @@ static void account(struct raw *r, int srv, const void *hdr, size_t hlen, size_t
         r->exp_rejected_key[srv]++;
         return;
     }
-    if (!with_reply || (dlen && f.opcode != BFS_OP_CHUNK_WRITE && f.opcode != BFS_OP_HELLO))
+    if (dlen && f.opcode != BFS_OP_CHUNK_WRITE)
         r->exp_rejected_frames[srv]++;
 }
 
@@ -442,7 +466,12 @@ static int verify(uint64_t first_reqid, const char *phase)
         }
         if (why) {
             bad++;
-            if (shown++ < 30) {
+            /* At most 5 lines per kind of frame, 60 in all. */
+            static const char *last_what;
+            static int same;
+            same = t->what == last_what ? same + 1 : 0;
+            last_what = t->what;
+            if (same < 5 && shown++ < 60) {
                 char want[32] = "-", got[32] = "-";
                 if (t->expect == EXP_STATUS)
                     snprintf(want, sizeof want, "%d (%s)", t->want, strerror(t->want));
@@ -542,12 +571,27 @@ static void targeted(struct raw *r, int s, uint64_t file_id, uint32_t file_chunk
     frame_init(&fr, r, 999); /* with a payload too */
     send_frame(r, s, &fr, g_mib, 4096, 0, 1, 0, EXP_STATUS, EBADMSG, "unknown opcode + data");
 
-    /* -- HELLO that is not one: arguments, or no worker address (nothing is connected) */
+    /* -- HELLO: a no-op. Arguments or a payload are EPROTO; a plain one answers 0, also a
+     * second and a third time on the same connection, which keeps working. */
     frame_init(&fr, r, BFS_OP_HELLO);
     a_u32(&fr, 0);
-    send_frame(r, s, &fr, g_mib, 64, 0, 1, 0, EXP_STATUS, EPROTO, "hello with arguments");
+    send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "hello with arguments");
     frame_init(&fr, r, BFS_OP_HELLO);
-    send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "hello without an address");
+    a_u32(&fr, (uint32_t)getpid());
+    a_u32(&fr, (uint32_t)geteuid());
+    a_str(&fr, "localhost");
+    send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "hello with the old local args");
+    frame_init(&fr, r, BFS_OP_HELLO);
+    send_frame(r, s, &fr, g_mib, 64, 0, 1, 0, EXP_STATUS, EPROTO, "hello with a payload");
+    frame_init(&fr, r, BFS_OP_HELLO);
+    send_frame(r, s, &fr, g_mib, sizeof g_mib, 0, 1, UCP_AM_SEND_FLAG_RNDV, EXP_STATUS, EPROTO,
+               "hello with a 1 MiB payload (rendezvous)");
+    for (int k = 0; k < 3; k++) {
+        frame_init(&fr, r, BFS_OP_HELLO);
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, 0, "plain hello (repeated)");
+    }
+    frame_init(&fr, r, BFS_OP_PING);
+    send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, 0, "ping after repeated hellos");
 
     /* -- oversized */
     lookup_frame(&fr, r, "/");
@@ -934,6 +978,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_FSYNC: return 8;
     case BFS_OP_CHUNK_PREFETCH: return 20;
     case BFS_OP_CHUNK_RESERVE: return 36;
+    case BFS_OP_CHUNK_RELEASE: return 36;
     default: return 0;
     }
 }
@@ -986,9 +1031,9 @@ static void barrage(struct raw *r, int s, int n_garbage, int n_semi, int n_fuzz)
     /* Well-formed header with the right key, random op and random arguments. */
     for (int i = 0; i < n_fuzz; i++) {
         int op = rnd() % 10 == 0 ? (int)rnd_below(0x10000) : 1 + (int)rnd_below(BFS_OP__COUNT - 1);
-        /* Keep the data-producing ops out (LOOKUP is harmless when right), and HELLO: a
-         * fuzzed worker address is not something UCX is meant to survive. */
-        if (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS || op == BFS_OP_HELLO)
+        /* Keep the data-producing ops out (LOOKUP is harmless when right). HELLO stays: it is
+         * a no-op now (EPROTO with any argument or payload). */
+        if (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS)
             op = BFS_OP_LOOKUP;
         /* A well-formed CHUNK_PREFETCH gets no reply (proto.h): fuzz it malformed only. */
         int hint = op == BFS_OP_CHUNK_PREFETCH;
@@ -1081,9 +1126,523 @@ static void mutate(struct raw *r, int s, int count, uint64_t file_id, uint32_t f
     }
 }
 
-/* Child mode: a peer that starts requests whose completion needs it (rendezvous payloads the
- * server must pull, rendezvous replies it must accept) and dies without closing anything. */
-static int child_main(const char *registry, int n, uint64_t file_id, uint32_t file_chunk)
+/* ---- the local socket: a raw same-host peer ---- */
+
+/* On a byte stream a frame the server cannot parse ends the connection (it cannot find the
+ * next frame): counted once in rejected_frames. */
+struct lpeer {
+    int fd;
+    int srv;
+    int closed; /* the server closed it (end of file or reset) */
+    struct bfs_lsock_in in;
+};
+
+static void *lp_begin(void *arg, const struct bfs_frame *f, const uint8_t *args, void **cookie,
+                      int *err)
+{
+    (void)arg;
+    (void)f;
+    (void)args;
+    (void)cookie;
+    (void)err;
+    return NULL; /* reply payloads are not looked at */
+}
+
+static void lp_end(void *arg, const struct bfs_frame *f, const uint8_t *args, void *cookie)
+{
+    (void)arg;
+    (void)args;
+    (void)cookie;
+    if (f->reqid == 0 || f->reqid >= MAX_REQ || g_req[f->reqid].expect == EXP_UNTRACKED) {
+        g_stray_replies++;
+        return;
+    }
+    g_req[f->reqid].replies++;
+    g_req[f->reqid].got = f->status;
+}
+
+static const struct bfs_lsock_handler lp_handler = {.begin = lp_begin, .end = lp_end};
+
+static void lp_open(struct raw *r, int s, struct lpeer *p)
+{
+    memset(p, 0, sizeof *p);
+    p->srv = s;
+    for (int tries = 0;; tries++) {
+        p->fd = bfs_lsock_connect(r->local[s]);
+        if (p->fd >= 0)
+            return;
+        if (p->fd != -EAGAIN || tries > 500) {
+            fprintf(stderr, "hostile: cannot connect to the local socket of server %d: %s\n", s,
+                    strerror(-p->fd));
+            bail();
+        }
+        usleep(2000);
+    }
+}
+
+/* Read what replies there are, waiting up to timeout_ms for the first. */
+static void lp_pump(struct lpeer *p, int timeout_ms)
+{
+    if (p->closed)
+        return;
+    struct pollfd pf = {.fd = p->fd, .events = POLLIN};
+    if (poll(&pf, 1, timeout_ms) <= 0)
+        return;
+    for (;;) {
+        int rc = bfs_lsock_read(p->fd, &p->in, BFS_OP__COUNT, 1 << 20, &lp_handler, NULL);
+        if (rc < 0) {
+            if (rc == -EPROTO) {
+                fprintf(stderr, "hostile: a malformed reply on a local socket\n");
+                g_bad_replies++;
+            }
+            p->closed = 1;
+            return;
+        }
+        if (rc == 0)
+            return;
+    }
+}
+
+/* Write all of buf, reading replies meanwhile (a server whose replies are not read stops
+ * reading us). Returns 0, or -1 once the server has closed the connection. */
+static int lp_write(struct lpeer *p, const void *buf, size_t n)
+{
+    const uint8_t *b = buf;
+    int64_t deadline = bfs_mono_ms() + 20000;
+    while (n && !p->closed) {
+        ssize_t w = send(p->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            b += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            p->closed = 1;
+            break;
+        }
+        if (bfs_mono_ms() > deadline) {
+            fprintf(stderr, "FAIL: server %d stopped reading a local socket\n", p->srv);
+            test_failures++;
+            return -1;
+        }
+        struct pollfd pf = {.fd = p->fd, .events = POLLIN | POLLOUT};
+        if (poll(&pf, 1, 10) > 0 && (pf.revents & (POLLIN | POLLHUP | POLLERR)))
+            lp_pump(p, 0);
+    }
+    return p->closed ? -1 : 0;
+}
+
+/* What a frame with truthful lengths on a local socket must bump (see account for UCX): one
+ * that does not decode ends the connection and counts as a rejected frame; then as over UCX. */
+static void account_local(struct raw *r, int srv, const uint8_t *hdr, size_t hlen, size_t dlen)
+{
+    struct bfs_frame f;
+    if (bfs_frame_decode(hdr, hlen, dlen, BFS_OP__COUNT, &f) != 0)
+        r->exp_rejected_frames[srv]++;
+    else if (memcmp(f.key, r->key, BFS_KEY_LEN) != 0)
+        r->exp_rejected_key[srv]++;
+    else if (dlen && f.opcode != BFS_OP_CHUNK_WRITE)
+        r->exp_rejected_frames[srv]++;
+}
+
+/* Send a frame with truthful lengths on a local connection and track the expected answer. */
+static void lp_send_frame(struct raw *r, struct lpeer *p, struct frame *fr, const void *data,
+                          size_t dlen, enum expect e, int want, const char *what)
+{
+    size_t hlen = frame_encode(fr, g_hdr, dlen, 1);
+    track(fr->f.reqid, p->srv, e, want, what);
+    account_local(r, p->srv, g_hdr, hlen, dlen);
+    g_frames_sent++;
+    if (lp_write(p, g_hdr, hlen) == 0 && dlen)
+        lp_write(p, data, dlen);
+}
+
+/* Wait for the replies tracked since first (bounded). */
+static void lp_drain(struct lpeer *p, uint64_t first_reqid, int timeout_ms)
+{
+    int64_t deadline = bfs_mono_ms() + timeout_ms;
+    for (;;) {
+        int missing = 0;
+        for (uint64_t id = first_reqid; id < g_next_reqid && !missing; id++)
+            if (g_req[id].expect >= EXP_STATUS && g_req[id].replies == 0)
+                missing = 1;
+        if (!missing || p->closed || bfs_mono_ms() > deadline)
+            break;
+        lp_pump(p, 10);
+    }
+    lp_pump(p, 20); /* anything unwanted */
+}
+
+/* As lp_drain, without the grace period for unwanted replies. */
+static void lp_drain_quiet(struct lpeer *p, uint64_t first_reqid, int timeout_ms)
+{
+    int64_t deadline = bfs_mono_ms() + timeout_ms;
+    uint64_t id = first_reqid;
+    while (!p->closed && bfs_mono_ms() < deadline) {
+        while (id < g_next_reqid && (g_req[id].expect < EXP_STATUS || g_req[id].replies))
+            id++;
+        if (id == g_next_reqid)
+            break;
+        lp_pump(p, 10);
+    }
+}
+
+/* The server must close the connection (within 5 s). */
+static void lp_expect_close(struct lpeer *p, const char *what)
+{
+    int64_t deadline = bfs_mono_ms() + 5000;
+    while (!p->closed && bfs_mono_ms() < deadline)
+        lp_pump(p, 10);
+    if (!p->closed) {
+        fprintf(stderr, "FAIL: server %d kept a local connection open after %s\n", p->srv, what);
+        test_failures++;
+    }
+}
+
+static void lp_close(struct lpeer *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    bfs_lsock_in_free(&p->in);
+}
+
+/* A fresh connection that must be closed by the server after `bytes` (one breaking frame). */
+static void lp_breaking(struct raw *r, int s, const void *bytes, size_t n, const char *what)
+{
+    struct lpeer p;
+    lp_open(r, s, &p);
+    r->exp_rejected_frames[s]++;
+    g_frames_sent++;
+    lp_write(&p, bytes, n);
+    lp_expect_close(&p, what);
+    lp_close(&p);
+}
+
+/* The server is still there and serving local clients: a ping on a new connection. */
+static void lp_ping(struct raw *r, int s, const char *what)
+{
+    static struct frame fr;
+    struct lpeer p;
+    lp_open(r, s, &p);
+    uint64_t first = g_next_reqid;
+    frame_init(&fr, r, BFS_OP_PING);
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, 0, what);
+    lp_drain(&p, first, 5000);
+    lp_close(&p);
+    verify(first, what);
+}
+
+static void targeted_local(struct raw *r, int s, uint64_t file_id, uint32_t file_chunk)
+{
+    static struct frame fr;
+    uint8_t hdr[BFS_HDR_LEN + 512];
+    size_t hlen;
+    struct lpeer p;
+
+    /* -- one connection that must survive everything sent on it */
+    lp_open(r, s, &p);
+    uint64_t first = g_next_reqid;
+    frame_init(&fr, r, BFS_OP_PING);
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, 0, "local: ping (control)");
+    for (int k = 0; k < 3; k++) {
+        frame_init(&fr, r, BFS_OP_HELLO);
+        lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, 0, "local: plain hello (repeated)");
+    }
+    frame_init(&fr, r, BFS_OP_HELLO);
+    a_u32(&fr, (uint32_t)getpid());
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, EPROTO, "local: hello with arguments");
+    frame_init(&fr, r, BFS_OP_HELLO);
+    lp_send_frame(r, &p, &fr, g_mib, 64, EXP_STATUS, EPROTO, "local: hello with a payload");
+    frame_init(&fr, r, BFS_OP_HELLO);
+    lp_send_frame(r, &p, &fr, g_mib, sizeof g_mib, EXP_STATUS, EPROTO,
+                  "local: hello with 1 MiB of payload");
+    frame_init(&fr, r, BFS_OP_HELLO);
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, 0, "local: plain hello after the bad ones");
+    /* wrong keys: EACCES, payload skipped, nothing done, the connection stays */
+    frame_init(&fr, r, BFS_OP_MKDIR);
+    a_str(&fr, "/hostile-wrong-key-local");
+    a_u32(&fr, 0755);
+    a_u32(&fr, 0);
+    a_u32(&fr, 0);
+    fr.f.key[2] ^= 0x20;
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, EACCES, "local: mkdir with a wrong key");
+    frame_init(&fr, r, BFS_OP_CHUNK_WRITE);
+    a_u64(&fr, file_id);
+    a_u64(&fr, 0);
+    a_u64(&fr, 0);
+    a_u32(&fr, file_chunk);
+    memset(fr.f.key, 0, BFS_KEY_LEN);
+    lp_send_frame(r, &p, &fr, g_mib, file_chunk < sizeof g_mib ? file_chunk : sizeof g_mib,
+                  EXP_STATUS, EACCES, "local: chunk_write with a wrong key");
+    frame_init(&fr, r, BFS_OP_PING);
+    fr.f.key[BFS_KEY_LEN - 1] ^= 1;
+    lp_send_frame(r, &p, &fr, g_mib, sizeof g_mib, EXP_STATUS, EACCES,
+                  "local: wrong key + 1 MiB");
+    /* payloads on ops that take none: EPROTO, the payload is read and dropped */
+    lookup_frame(&fr, r, "/");
+    lp_send_frame(r, &p, &fr, g_mib, sizeof g_mib, EXP_STATUS, EPROTO, "local: lookup + 1 MiB");
+    frame_init(&fr, r, BFS_OP_MKDIR);
+    a_str(&fr, "/hostile-mkdir-with-data-local");
+    a_u32(&fr, 0755);
+    a_u32(&fr, 0);
+    a_u32(&fr, 0);
+    lp_send_frame(r, &p, &fr, g_mib, 100, EXP_STATUS, EPROTO, "local: mkdir + data");
+    /* refused arguments, answered */
+    lookup_frame(&fr, r, "/a//b");
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, EINVAL, "local: path not normalised");
+    frame_init(&fr, r, BFS_OP_LOOKUP);
+    a_u16(&fr, 0xffff);
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, EPROTO, "local: string length 65535");
+    frame_init(&fr, r, BFS_OP_CHUNK_READ);
+    a_u64(&fr, file_id);
+    a_u64(&fr, 0);
+    a_u64(&fr, 0);
+    a_u64(&fr, UINT64_MAX);
+    a_u32(&fr, file_chunk);
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, EINVAL, "local: chunk_read 2^64-1 bytes");
+    frame_init(&fr, r, BFS_OP_CHUNK_WRITE);
+    a_u64(&fr, file_id);
+    a_u64(&fr, 0);
+    a_u64(&fr, 4000);
+    a_u32(&fr, 4096);
+    lp_send_frame(r, &p, &fr, g_mib, 200, EXP_STATUS, EINVAL, "local: chunk_write past the chunk");
+    frame_init(&fr, r, BFS_OP_CREATE);
+    a_str(&fr, "/hostile-create-cs0-local");
+    a_u32(&fr, 0644);
+    a_u32(&fr, 0);
+    a_u32(&fr, 0);
+    a_u32(&fr, 0);
+    a_u32(&fr, 0);
+    lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, EINVAL, "local: create chunk_size 0");
+    /* 200 pings in one write: every one answered. (Found with this test: a server that
+     * took more than LOCAL_FRAMES_PER_WAKE frames into its staging buffer in one read left
+     * the rest there until more bytes arrived: 64 of 200 answered, the others never.) */
+    for (int k = 0; k < 200; k++) {
+        frame_init(&fr, r, BFS_OP_PING);
+        lp_send_frame(r, &p, &fr, NULL, 0, EXP_STATUS, 0, "local: pipelined ping");
+    }
+    lp_drain(&p, first, 10000);
+    if (p.closed) {
+        fprintf(stderr, "FAIL: server %d closed a local connection it should have kept\n", s);
+        test_failures++;
+    }
+    lp_close(&p);
+
+    /* -- frames that end the connection at once: garbage, wrong magic / version / opcode,
+     * lengths beyond the limits */
+    uint8_t junk[512];
+    rnd_fill(junk, sizeof junk);
+    junk[0] ^= (uint8_t)(junk[0] == (uint8_t)BFS_MAGIC ? 0xff : 0); /* stay garbage */
+    junk[23] = 0xff; /* an args_len beyond the limit: no waiting for more */
+    lp_breaking(r, s, junk, sizeof junk, "garbage bytes");
+    lp_breaking(r, s, junk, BFS_HDR_LEN, "48 garbage bytes");
+    static const uint32_t magics[] = {0, BFS_MAGIC ^ 1, 0x42465331u};
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
+        lookup_frame(&fr, r, "/");
+        fr.f.magic = magics[i];
+        hlen = frame_encode(&fr, hdr, 0, 1);
+        lp_breaking(r, s, hdr, hlen, "wrong magic");
+    }
+    static const uint16_t versions[] = {0, 2, 0xffff};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        lookup_frame(&fr, r, "/");
+        fr.f.version = versions[i];
+        hlen = frame_encode(&fr, hdr, 0, 1);
+        lp_breaking(r, s, hdr, hlen, "wrong version");
+    }
+    static const int bad_ops[] = {0, BFS_OP__COUNT, 999, 0xffff};
+    for (size_t i = 0; i < sizeof bad_ops / sizeof bad_ops[0]; i++) {
+        frame_init(&fr, r, bad_ops[i]);
+        a_str(&fr, "/");
+        hlen = frame_encode(&fr, hdr, 0, 1);
+        lp_breaking(r, s, hdr, hlen, "unknown opcode");
+    }
+    lookup_frame(&fr, r, "/");
+    hlen = frame_encode(&fr, hdr, 0, 1);
+    fr.f.args_len = BFS_MAX_ARGS + 1;
+    bfs_frame_encode(&fr.f, hdr);
+    lp_breaking(r, s, hdr, BFS_HDR_LEN, "args_len > BFS_MAX_ARGS");
+    fr.f.args_len = 0xffffffffu;
+    bfs_frame_encode(&fr.f, hdr);
+    lp_breaking(r, s, hdr, BFS_HDR_LEN, "args_len 4 GiB");
+    static const uint64_t big_dl[] = {BFS_MAX_DATA + 1, 1ull << 40, 1ull << 63, UINT64_MAX};
+    for (size_t i = 0; i < sizeof big_dl / sizeof big_dl[0]; i++) {
+        frame_init(&fr, r, BFS_OP_CHUNK_WRITE);
+        a_u64(&fr, file_id);
+        a_u64(&fr, 0);
+        a_u64(&fr, 0);
+        a_u32(&fr, 64u << 20);
+        hlen = frame_encode(&fr, hdr, 0, 1);
+        fr.f.data_len = big_dl[i];
+        bfs_frame_encode(&fr.f, hdr);
+        lp_breaking(r, s, hdr, hlen, "data_len > 64 MiB");
+    }
+    if (g_big) { /* and really more than 64 MiB after it: the server stops at the header */
+        frame_init(&fr, r, BFS_OP_CHUNK_WRITE);
+        a_u64(&fr, file_id);
+        a_u64(&fr, 0);
+        a_u64(&fr, 0);
+        a_u32(&fr, 64u << 20);
+        hlen = frame_encode(&fr, hdr, BFS_MAX_DATA + 1, 1);
+        lp_open(r, s, &p);
+        r->exp_rejected_frames[s]++;
+        g_frames_sent++;
+        if (lp_write(&p, hdr, hlen) == 0)
+            lp_write(&p, g_big, 4u << 20); /* stops at the close */
+        lp_expect_close(&p, "a 64 MiB + 1 payload");
+        lp_close(&p);
+    }
+
+    /* -- lying lengths: the frame as the server delimits it is handled, then the rest of
+     * what we sent is not a frame: closed. Sent in two steps, so the reply to the first part
+     * is certain to come before the close. */
+    /* args_len 3 short: the lookup is malformed (EPROTO); "ath" + a ping is garbage */
+    lp_open(r, s, &p);
+    first = g_next_reqid;
+    lookup_frame(&fr, r, "/some/path");
+    hlen = frame_encode(&fr, hdr, 0, 1);
+    fr.f.args_len -= 3;
+    bfs_frame_encode(&fr.f, hdr);
+    track(fr.f.reqid, s, EXP_STATUS, EPROTO, "local: args_len 3 short");
+    g_frames_sent++;
+    lp_write(&p, hdr, hlen - 3);
+    lp_drain(&p, first, 5000);
+    {
+        uint8_t rest[3 + BFS_HDR_LEN];
+        memcpy(rest, hdr + hlen - 3, 3);
+        frame_init(&fr, r, BFS_OP_PING);
+        track(fr.f.reqid, s, EXP_NONE, 0, "local: ping after a short args_len");
+        frame_encode(&fr, rest + 3, 0, 1);
+        r->exp_rejected_frames[s]++;
+        lp_write(&p, rest, sizeof rest);
+    }
+    lp_expect_close(&p, "args_len 3 short");
+    lp_close(&p);
+    /* data_len 100 short of 300: the write is refused (chunk size 0: EINVAL), the other 200
+     * bytes are not a header */
+    lp_open(r, s, &p);
+    first = g_next_reqid;
+    frame_init(&fr, r, BFS_OP_CHUNK_WRITE);
+    a_u64(&fr, 0xdeadbeefull);
+    a_u64(&fr, 0);
+    a_u64(&fr, 0);
+    a_u32(&fr, 0);
+    hlen = frame_encode(&fr, hdr, 100, 1);
+    track(fr.f.reqid, s, EXP_STATUS, EINVAL, "local: data_len short of the payload");
+    g_frames_sent++;
+    {
+        uint8_t pay[300];
+        memset(pay, 0xa5, sizeof pay);
+        lp_write(&p, hdr, hlen);
+        lp_write(&p, pay, 100);
+        lp_drain(&p, first, 5000);
+        r->exp_rejected_frames[s]++;
+        lp_write(&p, pay + 100, 200);
+    }
+    lp_expect_close(&p, "data_len short of the payload");
+    lp_close(&p);
+
+    /* -- truncated frames, then the peer closes: nothing is counted, nothing answered */
+    for (int v = 0; v < 5; v++) {
+        lp_open(r, s, &p);
+        first = g_next_reqid;
+        size_t cut;
+        const void *pay = NULL;
+        size_t paylen = 0;
+        if (v < 3) {
+            lookup_frame(&fr, r, "/some/longer/path/name");
+            hlen = frame_encode(&fr, hdr, 0, 1);
+            cut = v == 0 ? 30 : v == 1 ? BFS_HDR_LEN : hlen - 5;
+        } else if (v == 3) { /* args_len claims 100 more than will ever come */
+            lookup_frame(&fr, r, "/");
+            hlen = frame_encode(&fr, hdr, 0, 1);
+            fr.f.args_len += 100;
+            bfs_frame_encode(&fr.f, hdr);
+            cut = hlen;
+        } else { /* a CHUNK_WRITE whose 1 MiB payload stops half way; then a ping that the
+                  * server reads as payload */
+            frame_init(&fr, r, BFS_OP_CHUNK_WRITE);
+            a_u64(&fr, 0xdead0001ull);
+            a_u64(&fr, 0);
+            a_u64(&fr, 0);
+            a_u32(&fr, 0);
+            hlen = frame_encode(&fr, hdr, sizeof g_mib, 1);
+            cut = hlen;
+            pay = g_mib;
+            paylen = sizeof g_mib / 2;
+        }
+        track(fr.f.reqid, s, EXP_NONE, 0, "local: truncated frame, then close");
+        g_frames_sent++;
+        lp_write(&p, hdr, cut);
+        if (paylen) {
+            lp_write(&p, pay, paylen);
+            frame_init(&fr, r, BFS_OP_PING);
+            hlen = frame_encode(&fr, hdr, 0, 1);
+            track(fr.f.reqid, s, EXP_NONE, 0, "local: ping inside a payload");
+            lp_write(&p, hdr, hlen);
+        }
+        for (int k = 0; k < 5; k++) /* let the server read it; it must not answer */
+            lp_pump(&p, 10);
+        if (p.closed) {
+            fprintf(stderr, "FAIL: server %d closed a connection with a frame in progress\n", s);
+            test_failures++;
+        }
+        lp_close(&p);
+    }
+    lp_ping(r, s, "local: ping after the broken connections");
+}
+
+/* Tens of thousands of wrong-key frames (local socket) and malformed ones (UCX): all counted,
+ * all answered where an answer is due, and the log stays small. */
+static void flood(struct raw *r, int s, int n_key, int n_bad)
+{
+    static struct frame fr;
+    struct lpeer p;
+    lp_open(r, s, &p);
+    uint64_t first = g_next_reqid;
+    /* In batches of 256 frames back to back, reading replies as they come. */
+    static uint8_t batch[256 * (BFS_HDR_LEN + 8)];
+    for (int i = 0; i < n_key && !p.closed;) {
+        size_t off = 0;
+        for (int k = 0; k < 256 && i < n_key; k++, i++) {
+            frame_init(&fr, r, k & 1 ? BFS_OP_PING : BFS_OP_CHUNK_REMOVE);
+            if (k & 1) {
+                fr.f.key[i % BFS_KEY_LEN] ^= (uint8_t)(1u << (i % 8));
+            } else {
+                a_u64(&fr, 0x1234);
+                memset(fr.f.key, 0, BFS_KEY_LEN);
+            }
+            size_t hlen = frame_encode(&fr, batch + off, 0, 1);
+            track(fr.f.reqid, s, EXP_STATUS, EACCES, "flood: wrong key (local)");
+            r->exp_rejected_key[s]++;
+            g_frames_sent++;
+            off += hlen;
+        }
+        lp_write(&p, batch, off);
+        if (i % 4096 < 256) /* and now and then wait for all of them */
+            lp_drain_quiet(&p, first, 5000);
+        else
+            lp_pump(&p, 0);
+    }
+    lp_drain(&p, first, 20000);
+    lp_close(&p);
+    /* Malformed AM headers without a reply endpoint: dropped and counted. */
+    uint8_t h[BFS_HDR_LEN];
+    for (int i = 0; i < n_bad; i++) {
+        rnd_fill(h, sizeof h);
+        h[0] = 0; /* never the magic */
+        send_raw(r, s, h, sizeof h, NULL, 0, 0, 0, 0);
+    }
+}
+
+/* Child mode: a peer that starts requests whose completion needs it and dies without closing
+ * anything. Over UCX (through the listener): rendezvous payloads the server must pull and big
+ * replies it must send. Over the local socket: big CHUNK_READs whose replies it never reads,
+ * then a 64 MiB CHUNK_WRITE frame of which only a part is written (variant 0), or a frame cut
+ * inside its arguments after the reads (variant 1). */
+static int child_main(const char *registry, int n, uint64_t file_id, uint32_t file_chunk,
+                      const char *mode)
 {
     g_child = 1;
     struct cluster c;
@@ -1091,32 +1650,72 @@ static int child_main(const char *registry, int n, uint64_t file_id, uint32_t fi
     snprintf(c.registry, sizeof c.registry, "%s", registry);
     c.n = n;
     struct raw r;
-    raw_open(&r, &c);
+    raw_open(&r, &c, strncmp(mode, "local", 5) != 0);
     memset(g_mib, 0x3c, sizeof g_mib);
     static struct frame fr;
-    /* Introduce ourselves like a real client, so the servers answer through endpoints of
-     * their own (the ones whose loss they must handle). */
-    uint8_t *addr;
-    size_t addr_len;
-    if (bfs_transport_address(&r.tp, &addr, &addr_len) != 0) {
-        fprintf(stderr, "hostile: cannot get the worker address\n");
-        _exit(1);
-    }
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    for (int s = 0; s < n; s++) {
-        frame_init(&fr, &r, BFS_OP_HELLO);
-        if (getenv("HOSTILE_LOCAL_HELLO")) { /* pid, uid, host: as libbenchfs says it */
-            a_u32(&fr, (uint32_t)getpid());
-            a_u32(&fr, (uint32_t)geteuid());
-            a_str(&fr, host);
+    if (strncmp(mode, "local", 5) == 0) {
+        int variant = atoi(mode + 5);
+        size_t big = BFS_MAX_DATA;
+        uint8_t *payload = malloc(big);
+        if (!payload)
+            _exit(1);
+        memset(payload, 0x77, big);
+        struct lpeer p[CLUSTER_MAX];
+        for (int s = 0; s < n; s++) {
+            lp_open(&r, s, &p[s]);
+            for (int i = 0; i < 8; i++) {
+                frame_init(&fr, &r, BFS_OP_CHUNK_READ); /* big replies to nobody */
+                a_u64(&fr, file_id);
+                a_u64(&fr, (uint64_t)i % 4);
+                a_u64(&fr, 0);
+                a_u64(&fr, file_chunk);
+                a_u32(&fr, file_chunk);
+                size_t hlen = frame_encode(&fr, g_hdr, 0, 1);
+                if (lp_write(&p[s], g_hdr, hlen) != 0)
+                    _exit(3);
+            }
+            frame_init(&fr, &r, BFS_OP_CHUNK_WRITE); /* a file nobody has */
+            a_u64(&fr, 0xdead1000u + (uint64_t)s);
+            a_u64(&fr, 0);
+            a_u64(&fr, 0);
+            a_u32(&fr, (uint32_t)big);
+            size_t hlen = frame_encode(&fr, g_hdr, big, 1);
+            if (variant == 1) {
+                if (lp_write(&p[s], g_hdr, hlen - 7) != 0) /* cut inside the arguments */
+                    _exit(3);
+                continue;
+            }
+            if (lp_write(&p[s], g_hdr, hlen) != 0)
+                _exit(3);
+            /* As much of the payload as the socket takes within 300 ms (never all of it:
+             * the server does not read it faster than that), without reading a reply. */
+            size_t off = 0;
+            int64_t deadline = bfs_mono_ms() + 300;
+            while (off < big / 2 && bfs_mono_ms() < deadline) {
+                ssize_t w = send(p[s].fd, payload + off, big / 2 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (w > 0) {
+                    off += (size_t)w;
+                } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                    _exit(4);
+                } else {
+                    struct pollfd pf = {.fd = p[s].fd, .events = POLLOUT};
+                    poll(&pf, 1, 5);
+                }
+            }
         }
-        send_frame(&r, s, &fr, addr, addr_len, 0, 1, UCP_AM_SEND_FLAG_EAGER, EXP_STATUS, 0,
-                   "dying peer: hello");
+        printf("hostile: dying local peer (variant %d) leaves with 8 chunk reads unread and a "
+               "64 MiB write %s\n", variant, variant ? "cut inside its arguments" : "in part written");
+        fflush(stdout);
+        usleep(20000);
+        _exit(0); /* no close: the kernel closes the sockets with the process */
     }
-    /* Wait for the answers: the connections are then fully wired up both ways. (Dying while
-     * a server's wire-up reply is still pending trips an assertion inside UCX 1.13 itself,
-     * ucp_request.c "got REP message", which is not what this test is about.) */
+    /* UCX: make sure the connections are wired up both ways before the real work. (Dying
+     * while a server's wire-up reply is still pending trips an assertion inside UCX 1.13
+     * itself, ucp_request.c "got REP message", which is not what this test is about.) */
+    for (int s = 0; s < n; s++) {
+        frame_init(&fr, &r, BFS_OP_PING);
+        send_frame(&r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, 0, "dying peer: ping");
+    }
     drain(&r, 1, 5000);
     for (int s = 0; s < n; s++) {
         for (int i = 0; i < 8; i++) {
@@ -1147,7 +1746,8 @@ static void dying_peer(struct cluster *c, struct raw *r, uint64_t file_id, uint3
     snprintf(nbuf, sizeof nbuf, "%d", c->n);
     snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)file_id);
     snprintf(csbuf, sizeof csbuf, "%u", file_chunk);
-    for (int round = 0; round < 3; round++) {
+    static const char *modes[] = {"ucx", "local0", "ucx", "local1", "local0"};
+    for (size_t round = 0; round < sizeof modes / sizeof modes[0]; round++) {
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
@@ -1156,12 +1756,8 @@ static void dying_peer(struct cluster *c, struct raw *r, uint64_t file_id, uint3
             return;
         }
         if (pid == 0) {
-            /* Round 1 says who it is like a real client on this host: the servers then
-             * answer it over shared memory and must notice its death by its pid. */
-            if (round == 1)
-                setenv("HOSTILE_LOCAL_HELLO", "1", 1);
             execl("/proc/self/exe", "test_hostile", "--dying-peer", c->registry, nbuf, idbuf,
-                  csbuf, (char *)NULL);
+                  csbuf, modes[round], (char *)NULL);
             _exit(127);
         }
         int st = 0;
@@ -1169,11 +1765,13 @@ static void dying_peer(struct cluster *c, struct raw *r, uint64_t file_id, uint3
         while (waitpid(pid, &st, WNOHANG) == 0 && bfs_mono_ms() < deadline)
             usleep(10000);
         if (waitpid(pid, &st, WNOHANG) == 0) {
-            fprintf(stderr, "FAIL: the dying peer did not finish\n");
+            fprintf(stderr, "FAIL: the dying peer (%s) did not finish\n", modes[round]);
             test_failures++;
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
         } else {
+            if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+                fprintf(stderr, "hostile: dying peer (%s) status %#x\n", modes[round], st);
             CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         }
         /* Let the servers notice the loss and finish what the dead peer started. */
@@ -1182,6 +1780,8 @@ static void dying_peer(struct cluster *c, struct raw *r, uint64_t file_id, uint3
             progress_some(r, 10);
         if (!all_alive(c))
             return; /* the rest would only repeat the failure */
+        for (int s = 0; s < c->n; s++)
+            lp_ping(r, s, "ping after a dying peer");
     }
 }
 
@@ -1222,9 +1822,9 @@ static char *slurp(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && strcmp(argv[1], "--dying-peer") == 0)
+    if (argc == 7 && strcmp(argv[1], "--dying-peer") == 0)
         return child_main(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10),
-                          (uint32_t)strtoul(argv[5], NULL, 10));
+                          (uint32_t)strtoul(argv[5], NULL, 10), argv[6]);
     int n = argc > 1 ? atoi(argv[1]) : 2;
     /* "dying": only the vanishing-peer scenario (its own ctest entry), else the barrage. */
     int dying = argc > 2 && strcmp(argv[2], "dying") == 0;
@@ -1274,7 +1874,7 @@ int main(int argc, char **argv)
     uint32_t file_chunk = st.chunk_size ? st.chunk_size : (1u << 20);
 
     struct raw r;
-    raw_open(&r, &c);
+    raw_open(&r, &c, 1);
     printf("hostile: max AM header %zu bytes\n", r.max_am_header);
     g_big = malloc(BFS_MAX_DATA + 1); /* never touched: rendezvous the server declines */
     memset(g_mib, 0x5a, sizeof g_mib);
@@ -1287,6 +1887,7 @@ int main(int argc, char **argv)
             targeted(&r, s, file_id, file_chunk);
         drain(&r, first, 10000);
         verify(first, "targeted");
+        printf("hostile: phase targeted done at %lld ms\n", (long long)(bfs_mono_ms() - t_start));
 
         /* Phase 2: randomised barrage, every server (about 3000 frames in all). */
         int per = 3000 / n / 3;
@@ -1295,6 +1896,7 @@ int main(int argc, char **argv)
             barrage(&r, s, per, per / 2, per + per / 2);
         drain(&r, first, 15000);
         verify(first, "barrage");
+        printf("hostile: phase barrage done at %lld ms\n", (long long)(bfs_mono_ms() - t_start));
 
         /* Phase 3: read-only requests with flipped bytes. */
         first = g_next_reqid;
@@ -1302,6 +1904,50 @@ int main(int argc, char **argv)
             mutate(&r, s, 600 / n, file_id, file_chunk);
         drain(&r, first, 10000);
         verify(first, "mutated");
+        printf("hostile: phase mutated done at %lld ms\n", (long long)(bfs_mono_ms() - t_start));
+
+        /* Phase 4: the local sockets. */
+        first = g_next_reqid;
+        for (int s = 0; s < n; s++)
+            targeted_local(&r, s, file_id, file_chunk);
+        drain(&r, first, 5000);
+        verify(first, "local");
+        printf("hostile: %u frames sent after the local socket phase, %lld ms\n", g_frames_sent,
+               (long long)(bfs_mono_ms() - t_start));
+
+        /* Phase 5: a flood. The log may grow by a few lines a second per server, whatever
+         * the number of frames; a summary line follows a second later (provoked by one more
+         * rejected frame of each kind: the limiter writes it when the next one comes). */
+        struct stat lst;
+        off_t log_before = stat(logpath, &lst) == 0 ? lst.st_size : 0;
+        int64_t t_flood = bfs_mono_ms();
+        first = g_next_reqid;
+        for (int s = 0; s < n; s++)
+            flood(&r, s, 20000, 10000);
+        drain(&r, first, 20000);
+        verify(first, "flood");
+        int64_t flood_ms = bfs_mono_ms() - t_flood;
+        int64_t until = bfs_mono_ms() + 1100;
+        while (bfs_mono_ms() < until)
+            progress_some(&r, 10);
+        first = g_next_reqid;
+        for (int s = 0; s < n; s++) {
+            flood(&r, s, 1, 1);
+            static struct frame fr;
+            frame_init(&fr, &r, BFS_OP_PING); /* and the UCX channel still answers */
+            send_frame(&r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, 0, "ping after the flood");
+        }
+        drain(&r, first, 5000);
+        verify(first, "after the flood");
+        off_t log_after = stat(logpath, &lst) == 0 ? lst.st_size : 0;
+        printf("hostile: flood of %d wrong-key + %d malformed frames per server in %lld ms; "
+               "the server log grew by %lld bytes\n",
+               20000, 10000, (long long)flood_ms, (long long)(log_after - log_before));
+        /* 10 lines a second per limiter and server, ~150 bytes each, plus summaries */
+        long long bound = (long long)n * 2 * (flood_ms / 1000 + 2) * 12 * 200;
+        if (bound > 64 * 1024 * n)
+            bound = 64 * 1024 * n;
+        CHECK(log_after - log_before < bound);
     } else {
         /* Peers that vanish with rendezvous transfers and chunk I/O in flight. */
         dying_peer(&c, &r, file_id, file_chunk);
@@ -1336,7 +1982,8 @@ int main(int argc, char **argv)
                                   "/hostile-no-reply-wrong-key", "/hostile-mkdir-with-data",
                                   "/hostile-short-mkdir", "/hostile-long-mkdir",
                                   "/hostile-create-cs0", "/hostile-create-cshuge",
-                                  "/hostile-meta-put"};
+                                  "/hostile-meta-put", "/hostile-wrong-key-local",
+                                  "/hostile-mkdir-with-data-local", "/hostile-create-cs0-local"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         CHECK_ERR(benchfs_stat(fs, never[i], &st), ENOENT);
     int entries = 0, only_data = 1;
@@ -1415,15 +2062,32 @@ stop:
     CHECK(log != NULL);
     if (log) {
         for (int s = 0; s < n && !dying; s++) {
-            char needle[128];
+            /* Rate-limited: at least one line of each kind, and the summaries. */
+            char needle[160];
             snprintf(needle, sizeof needle, "benchfsd[%d] WARN: rejected a malformed request", s);
             CHECK(count_lines(log, needle) > 0);
-            snprintf(needle, sizeof needle,
-                     "benchfsd[%d] WARN: rejected a mkdir request with a wrong cluster key", s);
+            snprintf(needle, sizeof needle, "benchfsd[%d] WARN: rejected a ", s);
+            int rej = count_lines(log, needle);
+            snprintf(needle, sizeof needle, "benchfsd[%d] WARN: closing local client pid", s);
+            int closing = count_lines(log, needle);
+            snprintf(needle, sizeof needle, "benchfsd[%d] WARN: rejected a mkdir request with a "
+                                            "wrong cluster key", s);
             CHECK(count_lines(log, needle) > 0);
-            snprintf(needle, sizeof needle,
-                     "benchfsd[%d] WARN: rejected a request sent without a reply endpoint", s);
-            CHECK(count_lines(log, needle) > 0);
+            snprintf(needle, sizeof needle, "benchfsd[%d] WARN: ", s);
+            int summaries = 0;
+            for (const char *q = log; (q = strstr(q, needle)) != NULL; q += strlen(needle)) {
+                const char *eol = strchr(q, '\n');
+                const char *m = strstr(q, " more rejected frames in the last ");
+                if (m && (!eol || m < eol))
+                    summaries |= 1;
+                m = strstr(q, " more frames with a wrong key in the last ");
+                if (m && (!eol || m < eol))
+                    summaries |= 2;
+            }
+            printf("hostile: server %d logged %d rejection lines, %d local closes, summaries %s\n",
+                   s, rej, closing, summaries == 3 ? "both" : summaries ? "one" : "none");
+            CHECK(closing > 0 || rej > 0);
+            CHECK(summaries == 3);
         }
         int asan = count_lines(log, "ERROR: AddressSanitizer") +
                    count_lines(log, "ERROR: LeakSanitizer") + count_lines(log, "runtime error") +
@@ -1433,7 +2097,9 @@ stop:
         int shown = 0, total = 0;
         for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
             total++;
-            if (strstr(line, "WARN: rejected a ") || strstr(line, " INFO: "))
+            if (strstr(line, "WARN: rejected a ") || strstr(line, " INFO: ") ||
+                strstr(line, "WARN: closing local client pid") ||
+                strstr(line, "(not logged one by one)"))
                 continue;
             if (shown++ < 60 || asan)
                 fprintf(stderr, "server log: %s\n", line);
