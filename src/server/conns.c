@@ -279,7 +279,7 @@ int conns_listen_resume(struct server *s, int force)
 /* Read while the client stays within its limits; write while replies are queued. */
 static void local_set_events(struct srv_conn *c)
 {
-    int paused = c->refs >= CONN_MAX_INFLIGHT || c->out.bytes >= CONN_MAX_OUT_BYTES;
+    int paused = c->nreqs >= CONN_MAX_INFLIGHT || c->out.bytes >= CONN_MAX_OUT_BYTES;
     uint32_t ev = (paused ? 0 : EPOLLIN) | (c->out.head ? EPOLLOUT : 0) | EPOLLRDHUP;
     /* Frames left in the staging buffer by a capped read raise no epoll event: read them
      * from the loop. (Not for a partial frame: the rest arrives with an event.) */
@@ -402,13 +402,15 @@ void conn_local_ready(struct srv_conn *c, uint32_t events)
         conn_fail(c);
     } else if (!c->failed && (events & EPOLLIN) && !c->paused) {
         /* Never more requests in progress than the limit, whatever is already staged. */
-        int room = CONN_MAX_INFLIGHT - (c->refs - 1);
+        int room = CONN_MAX_INFLIGHT - c->nreqs;
         int max = room < LOCAL_FRAMES_PER_WAKE ? room : LOCAL_FRAMES_PER_WAKE;
-        c->reading = 1;
-        int rc = max > 0 ? bfs_lsock_read(c->fd, &c->in, BFS_OP__COUNT, max, &local_handler, c)
-                         : 0;
-        c->reading = 0;
-        c->staged_more = rc >= max; /* stopped by the cap, not by an empty socket */
+        int rc = 0;
+        if (max > 0) { /* (else the connection is paused: local_set_events below says so) */
+            c->reading = 1;
+            rc = bfs_lsock_read(c->fd, &c->in, BFS_OP__COUNT, max, &local_handler, c);
+            c->reading = 0;
+            c->staged_more = rc >= max; /* stopped by the cap, not by an empty socket */
+        }
         if (c->fail_after_read)
             rc = rc < 0 ? rc : -ECONNRESET;
         if (rc < 0) {

@@ -25,8 +25,10 @@
 void server_req_free(struct srv_req *req)
 {
     struct server *s = req->srv;
-    if (req->conn && !s->conns_gone)
+    if (req->conn && !s->conns_gone) {
+        req->conn->nreqs--;
         conn_put(req->conn);
+    }
     if (req->data_kind == DATA_UCX)
         ucp_am_data_release(s->tp.worker, req->data);
     else if (req->data_kind == DATA_HEAP)
@@ -81,6 +83,7 @@ static void reject(struct server *s, struct srv_conn *c, ucp_ep_h ep, const stru
     req->dirfd = -1;
     if (c) {
         c->refs++;
+        c->nreqs++;
         req->conn = c;
     }
     server_reply(req, err, NULL, 0, NULL, 0);
@@ -105,6 +108,7 @@ struct srv_req *server_req_new(struct server *s, struct srv_conn *c, const struc
     req->t0 = bfs_mono_ns();
     req->dirfd = -1;
     c->refs++;
+    c->nreqs++;
     req->conn = c;
     req->data_len = f->data_len;
     if (f->args_len) {

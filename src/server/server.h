@@ -60,7 +60,8 @@ struct srv_conn {
     struct srv_conn *rnext;       /* that list */
     int failed;                   /* the client is gone: drop its replies */
     int mapped;                   /* in the hash table */
-    int refs;                     /* requests referring to it */
+    int refs;                     /* requests referring to it, and the loop while it works on it */
+    int nreqs;                    /* requests referring to it: what the in-flight limit counts */
     int zombie;                   /* on the to-close list */
 };
 #define SRV_CONN_BUCKETS 256
