@@ -1,5 +1,6 @@
 /* context.c — benchfs_init / benchfs_term: registry, key, connections, ring. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,51 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
         bfs_fail(ENAMETOOLONG, "registry path");
         return NULL;
     }
+    /* Settings first: a malformed BENCHFS_* variable is an error naming it, never the
+     * default in silence (README, "Client-side settings"). Only what options leave open is
+     * read from the environment. */
+    int64_t rpc_ms = o.rpc_timeout_ms, wait_ms = o.wait_ms, cs = o.chunk_size,
+            eager = (int64_t)o.eager_threshold;
+    int same_host = 1, local_reads = 1, local_writes = 1, write_behind = 1;
+    const char *bad = NULL, *want = NULL;
+    if (rpc_ms <= 0 && bfs_env_int("BENCHFS_RPC_TIMEOUT_MS", 30000, 1, INT32_MAX, &rpc_ms))
+        bad = "BENCHFS_RPC_TIMEOUT_MS", want = "milliseconds, 1..2147483647";
+    else if (wait_ms <= 0 && bfs_env_int("BENCHFS_WAIT_MS", 30000, 1, INT32_MAX, &wait_ms))
+        bad = "BENCHFS_WAIT_MS", want = "milliseconds, 1..2147483647";
+    else if (!cs && bfs_env_bytes("BENCHFS_CHUNK_SIZE", BENCHFS_DEFAULT_CHUNK_SIZE, 0, INT64_MAX,
+                                  &cs))
+        bad = "BENCHFS_CHUNK_SIZE", want = "a size such as 64K or 4M";
+    else if (!eager && bfs_env_bytes("BENCHFS_EAGER_THRESHOLD", 32 * 1024, 0, INT32_MAX, &eager))
+        bad = "BENCHFS_EAGER_THRESHOLD", want = "a size such as 32K";
+    else if (bfs_env_bool("BENCHFS_SAME_HOST", 1, &same_host))
+        bad = "BENCHFS_SAME_HOST", want = "1 or 0 (yes/no, true/false, on/off)";
+    else if (bfs_env_bool("BENCHFS_LOCAL_READS", 1, &local_reads))
+        bad = "BENCHFS_LOCAL_READS", want = "1 or 0 (yes/no, true/false, on/off)";
+    else if (bfs_env_bool("BENCHFS_LOCAL_WRITES", 1, &local_writes))
+        bad = "BENCHFS_LOCAL_WRITES", want = "1 or 0 (yes/no, true/false, on/off)";
+    else if (bfs_env_bool("BENCHFS_WRITE_BEHIND", 1, &write_behind))
+        bad = "BENCHFS_WRITE_BEHIND", want = "1 or 0 (yes/no, true/false, on/off)";
+    if (bad) {
+        bfs_fail(EINVAL, "%s='%s' is not valid: expected %s", bad, getenv(bad), want);
+        return NULL;
+    }
+    if (cs < BENCHFS_MIN_CHUNK_SIZE || cs > BENCHFS_MAX_CHUNK_SIZE) {
+        bfs_fail(EINVAL, "chunk size %lld outside %u..%u%s", (long long)cs,
+                 BENCHFS_MIN_CHUNK_SIZE, BENCHFS_MAX_CHUNK_SIZE,
+                 o.chunk_size ? "" : " (BENCHFS_CHUNK_SIZE)");
+        return NULL;
+    }
+    /* A registry that is not there, or not ours to read, fails now with its errno rather
+     * than after the wait; a directory that exists but is still being filled by starting
+     * servers is waited for. */
+    int err = bfs_registry_check(reg);
+    if (err) {
+        bfs_fail(-err, "registry %s: %s%s", reg, strerror(-err),
+                 err == -ENOENT    ? " (no server has started there: check BENCHFS_REGISTRY)"
+                 : err == -EACCES ? " (it belongs to another user, or its mode forbids reading)"
+                                  : "");
+        return NULL;
+    }
     benchfs_t *fs = calloc(1, sizeof *fs);
     if (!fs) {
         bfs_fail(ENOMEM, "benchfs_init");
@@ -50,36 +96,24 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     pthread_mutex_init(&fs->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     strcpy(fs->registry, reg);
-    fs->rpc_timeout_ms = o.rpc_timeout_ms > 0 ? o.rpc_timeout_ms
-                                              : (int)bfs_env_size("BENCHFS_RPC_TIMEOUT_MS", 30000);
-    int wait_ms = o.wait_ms > 0 ? o.wait_ms : (int)bfs_env_size("BENCHFS_WAIT_MS", 30000);
-    int64_t cs = o.chunk_size ? (int64_t)o.chunk_size
-                              : bfs_env_size("BENCHFS_CHUNK_SIZE", BENCHFS_DEFAULT_CHUNK_SIZE);
-    if (cs < BENCHFS_MIN_CHUNK_SIZE || cs > BENCHFS_MAX_CHUNK_SIZE) {
-        bfs_fail(EINVAL, "chunk size %lld outside %u..%u", (long long)cs, BENCHFS_MIN_CHUNK_SIZE,
-                 BENCHFS_MAX_CHUNK_SIZE);
-        destroy(fs);
-        return NULL;
-    }
+    fs->rpc_timeout_ms = (int)rpc_ms;
     fs->chunk_size = (uint32_t)cs;
-    fs->eager_threshold = o.eager_threshold
-                              ? o.eager_threshold
-                              : (size_t)bfs_env_size("BENCHFS_EAGER_THRESHOLD", 32 * 1024);
+    fs->eager_threshold = (size_t)eager;
     /* A server whose local socket we can reach is on this host (the socket's name lives in
      * the network namespace); BENCHFS_SAME_HOST=0 makes every server remote (UCX). */
-    fs->same_host = !bfs_env_off("BENCHFS_SAME_HOST");
-    fs->local_reads = fs->same_host && !bfs_env_off("BENCHFS_LOCAL_READS");
-    fs->local_writes = fs->same_host && !bfs_env_off("BENCHFS_LOCAL_WRITES");
-    fs->write_behind = !bfs_env_off("BENCHFS_WRITE_BEHIND");
+    fs->same_host = same_host;
+    fs->local_reads = same_host && local_reads;
+    fs->local_writes = same_host && local_writes;
+    fs->write_behind = write_behind;
 
-    int n = bfs_registry_wait(reg, o.nservers, wait_ms);
+    int n = bfs_registry_wait(reg, o.nservers, (int)wait_ms);
     if (n < 0) {
-        bfs_fail(ETIMEDOUT, "waited %d ms for %s servers in registry %s", wait_ms,
+        bfs_fail(ETIMEDOUT, "waited %d ms for %s servers in registry %s", (int)wait_ms,
                  o.nservers ? "all" : "the", reg);
         destroy(fs);
         return NULL;
     }
-    int err = bfs_registry_key_read(reg, fs->key);
+    err = bfs_registry_key_read(reg, fs->key);
     if (err) {
         bfs_fail(-err, "cluster key in %s", reg);
         destroy(fs);

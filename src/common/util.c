@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +65,63 @@ int bfs_env_off(const char *name)
 {
     const char *v = getenv(name);
     return v && strcmp(v, "0") == 0;
+}
+
+int bfs_env_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    const char *p = v;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return -EINVAL;
+    errno = 0;
+    char *end;
+    long long r = strtoll(v, &end, 10);
+    if (errno || *end || r < min || r > max)
+        return -EINVAL;
+    *out = r;
+    return 0;
+}
+
+int bfs_env_bytes(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    int64_t r = bfs_parse_size(v);
+    if (r < 0 || r < min || r > max)
+        return -EINVAL;
+    *out = r;
+    return 0;
+}
+
+int bfs_env_bool(const char *name, int def, int *out)
+{
+    static const char *const yes[] = {"1", "yes", "true", "on"};
+    static const char *const no[] = {"0", "no", "false", "off"};
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -EINVAL;
 }
 
 void bfs_hex_encode(const uint8_t *in, size_t n, char *out)

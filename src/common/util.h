@@ -14,6 +14,14 @@ int64_t bfs_parse_size(const char *s);
 int64_t bfs_env_size(const char *name, int64_t def);
 /* Is the switch $name set to "0" (turned off)? Unset or anything else: no. */
 int bfs_env_off(const char *name);
+/* Strict forms for settings a user must not get silently wrong (the client's BENCHFS_*):
+ * unset or empty gives `def`; a value that does not parse is -EINVAL, never the default.
+ * bfs_env_int: decimal digits only, min..max; bfs_env_bytes: a size as bfs_parse_size
+ * ("64K", "4M"), min..max; bfs_env_bool: 1/0, yes/no, true/false, on/off (any case).
+ * 0 with *out set, or -EINVAL (*out untouched). */
+int bfs_env_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
+int bfs_env_bytes(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
+int bfs_env_bool(const char *name, int def, int *out);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void bfs_hex_encode(const uint8_t *in, size_t n, char *out);

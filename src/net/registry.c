@@ -103,6 +103,21 @@ int bfs_registry_read(const char *dir, uint32_t id, struct bfs_registry_entry *e
     return 0;
 }
 
+int bfs_registry_check(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int err = 0;
+    /* Listing it is what the wait does; the key must be readable once it is there. */
+    if (faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) != 0)
+        err = -errno;
+    else if (faccessat(fd, "key", R_OK, AT_EACCESS) != 0 && errno != ENOENT)
+        err = -errno;
+    close(fd);
+    return err;
+}
+
 static long now_ms(void)
 {
     struct timespec ts;

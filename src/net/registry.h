@@ -37,6 +37,11 @@ int bfs_registry_read(const char *dir, uint32_t id, struct bfs_registry_entry *e
 /* A hash naming one incarnation of a server (its addresses and pid): a restarted server has
  * another. */
 uint64_t bfs_registry_incarnation(const struct bfs_registry_entry *e);
+/* Can this process use the registry directory at all? 0 if it exists and can be read (its
+ * key and entries may still be missing: servers still starting), else -ENOENT, -ENOTDIR or
+ * -EACCES (also for a key that exists but is not ours to read). One open(2), no waiting: a
+ * client checks this before bfs_registry_wait so a wrong path fails at once. */
+int bfs_registry_check(const char *dir);
 /* Wait until the key and server.0 .. server.N-1 exist, N being `expected` or, if 0, what
  * server.0 announces. Returns N, or -ETIMEDOUT after timeout_ms. */
 int bfs_registry_wait(const char *dir, int expected, int timeout_ms);

@@ -162,17 +162,21 @@ void chunk_store_close(struct chunk_store *cs)
     free(cs);
 }
 
-static void evict(struct chunk_store *cs)
+/* Close unpinned descriptors, least recently used first, until fewer than `limit` are open. */
+static void evict_to(struct chunk_store *cs, uint32_t limit)
 {
     /* Walk from the least recently used end; pinned entries stay. */
     struct chunk_file *cf = cs->lru.lru_prev;
-    while (cs->nopen >= cs->max_open && cf != &cs->lru) {
+    while (cs->nopen >= limit && cf != &cs->lru) {
         struct chunk_file *prev = cf->lru_prev;
         if (cf->refs == 0)
             entry_close(cs, cf);
         cf = prev;
     }
 }
+
+/* Room for one more descriptor within the cache's limit. */
+static void evict(struct chunk_store *cs) { evict_to(cs, cs->max_open); }
 
 static struct chunk_file *lookup(struct chunk_store *cs, uint64_t fileid, uint64_t index)
 {
@@ -237,8 +241,12 @@ int chunk_get(struct chunk_store *cs, uint64_t fileid, uint64_t index, int creat
 
 void chunk_put(struct chunk_store *cs, struct chunk_file *cf)
 {
-    if (--cf->refs == 0 && cf->stale)
+    if (--cf->refs != 0)
+        return;
+    if (cf->stale)
         entry_close(cs, cf);
+    else if (cs->nopen > cs->max_open) /* opened past the limit while all were pinned */
+        evict_to(cs, cs->max_open + 1);
 }
 
 void chunk_account(struct chunk_store *cs, struct chunk_file *cf)
@@ -383,40 +391,68 @@ static int parse_index(const char *name, uint64_t *index)
     return *end ? -1 : 0;
 }
 
-int chunk_get_all(struct chunk_store *cs, uint64_t fileid, struct chunk_file ***out, size_t *n,
-                  int *dir_fd)
+int chunk_list(struct chunk_store *cs, uint64_t fileid, uint64_t **out, size_t *n)
 {
     char dir[4200];
     file_dir(cs, fileid, dir, sizeof dir);
     *out = NULL;
     *n = 0;
-    *dir_fd = -1;
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? 0 : -errno;
     size_t cap = 0;
     struct dirent *e;
     int err = 0;
+    errno = 0;
     while ((e = readdir(d))) {
         uint64_t index;
         if (parse_index(e->d_name, &index) != 0)
             continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
-            struct chunk_file **grown = realloc(*out, cap * sizeof **out);
+            uint64_t *grown = realloc(*out, cap * sizeof **out);
             if (!grown) {
                 err = -ENOMEM;
                 break;
             }
             *out = grown;
         }
-        struct chunk_file *cf;
-        if (chunk_get(cs, fileid, index, 0, &cf) == 0)
-            (*out)[(*n)++] = cf;
+        (*out)[(*n)++] = index;
+        errno = 0;
     }
-    *dir_fd = dup(dirfd(d));
+    if (!err && errno) /* readdir failed part way: the list would be short */
+        err = -errno;
     closedir(d);
+    if (err) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
     return err;
+}
+
+int chunk_dir_open(struct chunk_store *cs, uint64_t fileid)
+{
+    char dir[4200];
+    file_dir(cs, fileid, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
+int chunk_get_bounded(struct chunk_store *cs, uint64_t fileid, uint64_t index,
+                      struct chunk_file **out)
+{
+    if (!lookup(cs, fileid, index)) {
+        evict(cs);
+        if (cs->nopen >= cs->max_open)
+            return -EAGAIN; /* every cached descriptor has I/O in flight */
+    }
+    return chunk_get(cs, fileid, index, 0, out);
+}
+
+uint32_t chunk_batch_max(const struct chunk_store *cs)
+{
+    return cs->max_open / 2 ? cs->max_open / 2 : 1;
 }
 
 int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint32_t chunk_size)

@@ -50,10 +50,20 @@ void chunk_account(struct chunk_store *cs, struct chunk_file *cf);
 int chunk_release(struct chunk_store *cs, uint64_t fileid, uint64_t index, uint64_t off,
                   uint64_t len);
 
-/* Pin every chunk file of `fileid` held here (for fsync). *out is malloc'd; *n may be 0.
- * Also returns the file's directory fd in *dirfd (or -1), to be closed by the caller. */
-int chunk_get_all(struct chunk_store *cs, uint64_t fileid, struct chunk_file ***out, size_t *n,
-                  int *dirfd);
+/* For fsync, which walks every chunk file of a file a batch at a time so that it never holds
+ * more descriptors than the cache allows (--max-open-chunks):
+ * chunk_list gives the chunk indices of `fileid` held here (*idx malloc'd; *n may be 0), or
+ * -errno if its directory cannot be read (never a short list);
+ * chunk_get_bounded is chunk_get without create that opens nothing past the cache's limit:
+ * -EAGAIN when every cached descriptor is pinned (release what you hold, then go on), and
+ * -errno (EMFILE, ...) if the chunk file cannot be opened;
+ * chunk_batch_max is how many one walk should pin at once (half the cache, >= 1);
+ * chunk_dir_open opens the file's chunk directory (to fsync its entries): fd or -errno. */
+int chunk_list(struct chunk_store *cs, uint64_t fileid, uint64_t **idx, size_t *n);
+int chunk_get_bounded(struct chunk_store *cs, uint64_t fileid, uint64_t index,
+                      struct chunk_file **out);
+uint32_t chunk_batch_max(const struct chunk_store *cs);
+int chunk_dir_open(struct chunk_store *cs, uint64_t fileid);
 /* Cut the file to `size` bytes: drop chunks past it, shorten the one it ends in (and free
  * what is allocated in it past `size`: reservations never written). */
 int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint32_t chunk_size);

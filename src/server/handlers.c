@@ -498,6 +498,15 @@ static void op_chunk_dir(struct srv_req *req, struct bfs_rbuf *r)
     server_reply(req, 0, s->instance, sizeof s->instance, s->data_abs, strlen(s->data_abs));
 }
 
+/* FSYNC of one file: every chunk file held here, then their directory, then the metadata.
+ * The chunk files are synced a batch at a time (chunk_batch_max, through the descriptor
+ * cache, never more open than --max-open-chunks allows), each batch released before the next
+ * is pinned. A chunk file that cannot be opened (EMFILE, ...) fails the call with that errno:
+ * success means every chunk was synced. State between batches: io_buf holds the file id then
+ * the chunk indices (uint64_t[1 + io_len]), io_off is the position of the next one to sync
+ * (io_len: the directory's turn, past it: done), cfs/ncfs the batch pinned now. */
+static void fsync_batch(struct srv_req *req);
+
 static void fsync_done(struct srv_req *req, int res)
 {
     if (res < 0 && !req->first_err)
@@ -506,14 +515,79 @@ static void fsync_done(struct srv_req *req, int res)
         return;
     for (size_t i = 0; i < req->ncfs; i++)
         chunk_put(req->srv->chunks, req->cfs[i]);
+    req->ncfs = 0;
+    if (req->dirfd >= 0) {
+        close(req->dirfd);
+        req->dirfd = -1;
+    }
+    if (!req->first_err && req->io_off <= req->io_len) {
+        fsync_batch(req);
+        return;
+    }
+    int err = req->first_err;
+    if (err && req->io_buf)
+        LOG_WARN("fsync of file %016llx: %s (not every chunk file synced)",
+                 (unsigned long long)((const uint64_t *)(void *)req->io_buf)[0], strerror(-err));
     free(req->cfs);
     req->cfs = NULL;
-    if (req->dirfd >= 0)
-        close(req->dirfd);
-    int err = req->first_err;
+    free(req->io_buf);
+    req->io_buf = NULL;
     if (!err)
         err = meta_sync(req->srv->meta);
     reply_empty(req, err);
+}
+
+static void fsync_batch(struct srv_req *req)
+{
+    struct server *s = req->srv;
+    const uint64_t *ids = (const uint64_t *)(void *)req->io_buf;
+    uint64_t fileid = ids[0];
+    const uint64_t *idx = ids + 1;
+    size_t n = req->io_len, max = chunk_batch_max(s->chunks);
+    req->pending = 1; /* held until the batch is queued */
+    if (req->io_off < n) {
+        while (req->io_off < n && req->ncfs < max) {
+            struct chunk_file *cf;
+            int err = chunk_get_bounded(s->chunks, fileid, idx[req->io_off], &cf);
+            if (err == -EAGAIN && req->ncfs == 0) /* all pinned by others: one, to go on */
+                err = chunk_get(s->chunks, fileid, idx[req->io_off], 0, &cf);
+            if (err == -EAGAIN)
+                break;
+            if (err == -ENOENT) { /* removed since it was listed: nothing left to sync */
+                req->io_off++;
+                continue;
+            }
+            if (err) {
+                req->first_err = err;
+                break;
+            }
+            req->cfs[req->ncfs++] = cf;
+            req->io_off++;
+            struct io_uring_sqe *sqe = server_sqe(s, req);
+            if (!sqe) {
+                req->first_err = -EBUSY;
+                break;
+            }
+            io_uring_prep_fsync(sqe, cf->fd, 0);
+            req->pending++;
+        }
+    } else if (req->io_off == n) {
+        req->io_off++;
+        int fd = n ? chunk_dir_open(s->chunks, fileid) : -ENOENT;
+        if (fd >= 0) {
+            req->dirfd = fd;
+            struct io_uring_sqe *sqe = server_sqe(s, req);
+            if (sqe) {
+                io_uring_prep_fsync(sqe, fd, 0);
+                req->pending++;
+            } else {
+                req->first_err = -EBUSY;
+            }
+        } else if (fd != -ENOENT) {
+            req->first_err = fd;
+        }
+    }
+    fsync_done(req, 0);
 }
 
 static void op_fsync(struct srv_req *req, struct bfs_rbuf *r)
@@ -521,27 +595,36 @@ static void op_fsync(struct srv_req *req, struct bfs_rbuf *r)
     struct server *s = req->srv;
     uint64_t fileid = bfs_rb_u64(r);
     int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    uint64_t *idx = NULL;
+    size_t n = 0;
     if (!err && fileid)
-        err = chunk_get_all(s->chunks, fileid, &req->cfs, &req->ncfs, &req->dirfd);
+        err = chunk_list(s->chunks, fileid, &idx, &n);
+    uint64_t *ids = NULL;
+    if (!err) {
+        ids = malloc((n + 1) * sizeof *ids);
+        req->cfs = malloc(chunk_batch_max(s->chunks) * sizeof *req->cfs);
+        if (!ids || !req->cfs)
+            err = -ENOMEM;
+    }
     if (err) {
+        free(idx);
+        free(ids);
+        free(req->cfs);
+        req->cfs = NULL;
         reply_empty(req, err);
         return;
     }
+    ids[0] = fileid;
+    if (n)
+        memcpy(ids + 1, idx, n * sizeof *idx);
+    free(idx);
+    req->io_buf = (char *)(void *)ids; /* freed by fsync_done (or with the request) */
+    req->io_buf_cap = 0;
+    req->io_len = n;
+    req->io_off = 0;
+    req->ncfs = 0;
     req->io_done = fsync_done;
-    req->pending = 1; /* held until every fsync is queued */
-    for (size_t i = 0; i <= req->ncfs; i++) {
-        int fd = i < req->ncfs ? req->cfs[i]->fd : req->dirfd;
-        if (fd < 0)
-            continue;
-        struct io_uring_sqe *sqe = server_sqe(s, req);
-        if (!sqe) {
-            req->first_err = -EBUSY;
-            break;
-        }
-        io_uring_prep_fsync(sqe, fd, 0);
-        req->pending++;
-    }
-    fsync_done(req, 0);
+    fsync_batch(req);
 }
 
 static void op_chunk_truncate(struct srv_req *req, struct bfs_rbuf *r)

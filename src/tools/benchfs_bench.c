@@ -58,6 +58,7 @@ static void usage(FILE *f)
 "      --plot FILE.png        bandwidth and ops/s bars side by side (needs gnuplot)\n"
 "  -q, --quiet                no table (JSON/plot only)\n"
 "  -h, --help                 this text\n"
+"  -V, --version              the version\n"
 "Exit status: 0 ok, 1 I/O errors, 2 usage, 3 verification found bad data.\n");
 }
 
@@ -124,11 +125,12 @@ static int parse_args(int argc, char **argv, struct bench_cfg *c)
         {"posix", required_argument, 0, O_POSIX},     {"keep", no_argument, 0, 'k'},
         {"json", required_argument, 0, O_JSON},       {"plot", required_argument, 0, O_PLOT},
         {"quiet", no_argument, 0, 'q'},               {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
         {"corrupt-for-test", no_argument, 0, O_CORRUPT}, {0, 0, 0, 0}};
     opterr = 0;
     int ch;
     uint64_t v;
-    while ((ch = getopt_long(argc, argv, ":t:b:s:FeCQ:n:w:Wr:d:kqh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":t:b:s:FeCQ:n:w:Wr:d:kqhV", lo, NULL)) != -1) {
         switch (ch) {
         case 't':
             if (parse_size(optarg, &c->xfer) || c->xfer == 0)
@@ -186,6 +188,10 @@ static int parse_args(int argc, char **argv, struct bench_cfg *c)
         case 'h':
             if (g_loud)
                 usage(stdout);
+            return 0;
+        case 'V':
+            if (g_loud)
+                printf("benchfs-bench %s\n", benchfs_version());
             return 0;
         case ':':
             return bad("option '%s' needs an argument", argv[optind - 1]);

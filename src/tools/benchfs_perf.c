@@ -381,7 +381,9 @@ static void usage(FILE *f)
             "  --files N          files per client in the metadata phases (default 1000)\n"
             "  --drop-caches      empty the page cache before read phases (root only)\n"
             "  --benchfsd PATH    server binary (default: beside this program)\n"
-            "  --keep             keep the backing directory\n");
+            "  --keep             keep the backing directory\n"
+            "  -h, --help         this text;  -V, --version  the version\n"
+            "Exit status: 0 success, 1 failure at run time, 2 bad usage.\n");
 }
 
 static void print_row(const char *name, const char *unit, double b, double p)
@@ -411,9 +413,10 @@ int main(int argc, char **argv)
         {"servers", 1, 0, 's'}, {"clients", 1, 0, 'c'}, {"dir", 1, 0, 'd'},
         {"size", 1, 0, 'b'},    {"xfer", 1, 0, 't'},    {"chunk-size", 1, 0, 'k'},
         {"files", 1, 0, 'n'},   {"drop-caches", 0, 0, 'D'}, {"benchfsd", 1, 0, 'B'},
-        {"keep", 0, 0, 'K'},    {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"keep", 0, 0, 'K'},    {"help", 0, 0, 'h'},    {"version", 0, 0, 'V'},
+        {0, 0, 0, 0}};
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "hV", lo, NULL)) != -1) {
         int64_t v;
         switch (ch) {
         case 's': O.servers = atoi(optarg); break;
@@ -439,6 +442,7 @@ int main(int argc, char **argv)
         case 'B': snprintf(O.benchfsd, sizeof O.benchfsd, "%s", optarg); break;
         case 'K': O.keep = 1; break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("benchfs-perf %s\n", benchfs_version()); return 0;
         default: usage(stderr); return 2;
         }
     }

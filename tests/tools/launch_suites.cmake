@@ -18,3 +18,17 @@ if(TARGET benchfsctl)
                    $<TARGET_FILE:benchfsd> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(test_benchfsctl PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
 endif()
+# benchfsctl at cluster scale without a cluster (a fake --mpirun records its arguments):
+# 1000-host hostfile, stop through the launcher, quoted export line, kept logs, -t units.
+if(TARGET benchfsctl)
+  add_test(NAME test_benchfsctl_scale
+           COMMAND ${BFS_LAUNCH_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/test_benchfsctl_scale.sh
+                   $<TARGET_FILE:benchfsctl> $<TARGET_FILE:benchfsd>)
+  set_tests_properties(test_benchfsctl_scale PROPERTIES TIMEOUT 120)
+  # --version/--help/bad option of every tool.
+  add_test(NAME test_tool_options
+           COMMAND ${BFS_LAUNCH_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/test_tool_options.sh
+                   $<TARGET_FILE:benchfsd> $<TARGET_FILE:benchfsctl> $<TARGET_FILE:benchfs-cli>
+                   $<TARGET_FILE:benchfs-bench> $<TARGET_FILE:benchfs-perf>)
+  set_tests_properties(test_tool_options PROPERTIES TIMEOUT 120)
+endif()

@@ -41,6 +41,9 @@ wait_mpirun() {
 
 # --- first launch
 launch mpirun1.log
+# The registry does not exist until rank 0 makes it, and a client fails at once on a missing
+# registry (ENOENT): wait as a job script would.
+"$BENCHFSCTL" wait -r "$REG" -n "$N" -t 120 || fail "benchfsctl wait for $N mpirun-launched servers"
 "$CLIENT" "$REG" "$N" write || fail "client write/read/list against $N mpirun-launched servers"
 
 # The registry rank 0 wrote: key, server.0..N-1, each announcing N, distinct pids, 0600.
@@ -88,6 +91,7 @@ grep -q "stopped" "$T/mpirun1.log" || fail "no clean stop in the log"
 # --- second launch on the same directories: the same rank finds its own data again; this
 # time stopped by benchfsctl (which finds the ranks through the registry).
 launch mpirun2.log
+"$BENCHFSCTL" wait -r "$REG" -n "$N" -t 120 || fail "benchfsctl wait after the restart"
 "$CLIENT" "$REG" "$N" verify || fail "files lost across an mpirun restart"
 "$BENCHFSCTL" stop -r "$REG" -t 60 || fail "benchfsctl stop of an mpirun-launched cluster"
 wait_mpirun 60
