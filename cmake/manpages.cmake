@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Man pages, generated at build time from docs/<page>.md by lowdown (Debian: lowdown) and
 # installed under share/man/manN. BENCHFS_MAN: AUTO (default: build them if lowdown is found),
 # ON (lowdown required), OFF. Included from the top-level CMakeLists.txt.

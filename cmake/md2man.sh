@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # md2man.sh LOWDOWN IN.md OUT.N VERSION — one man page from a markdown page of docs/.
 # The page starts with "# name(N) — summary"; its "## X" sections become man sections (.SH X,
 # upper case) and "### X" subsections (.SS). A page without "## NAME" gets one from its title

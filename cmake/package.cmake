@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # CMake package files: find_package(benchfs) with the exported target benchfs::benchfs.
 # Included from the top-level CMakeLists.txt after the library target and GNUInstallDirs.
 include(CMakePackageConfigHelpers)

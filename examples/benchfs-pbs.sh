@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 #PBS -N benchfs
 #PBS -l select=4:ncpus=16:mpiprocs=16
 #PBS -l walltime=01:00:00

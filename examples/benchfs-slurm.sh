@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 #SBATCH --job-name=benchfs
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=16

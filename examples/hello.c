@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hello — the smallest BenchFS program: write a file, read it back, list the directory.
  * Usage: BENCHFS_REGISTRY=/path/to/registry ./hello */
 #include <fcntl.h>

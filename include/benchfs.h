@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * benchfs.h — the public client API of BenchFS, an ad-hoc distributed file system.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs every build and test dependency of BenchFS from Debian packages.
 # Idempotent: skips apt-get when everything is already present.
 set -euo pipefail

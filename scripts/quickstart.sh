@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # quickstart.sh — BenchFS from a fresh Debian 12 machine to a BenchFS-vs-POSIX comparison:
 # installs missing dependencies (scripts/install-deps.sh), builds into build/, starts a local
 # cluster of 4 benchfsd servers in a temporary directory, runs `mpirun -np 2 benchfs-bench`

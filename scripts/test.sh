@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The project's single test command (README): gcc build + ctest, the install check (install
 # build-ci to a fresh prefix and use it with an empty environment), then a clang ASan+UBSan
 # build + ctest. Build trees go to build-ci/ and build-ci-asan/.

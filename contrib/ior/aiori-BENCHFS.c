@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * aiori-BENCHFS.c -- IOR and mdtest backend for BenchFS.
  *

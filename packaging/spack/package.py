@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Spack recipe for BenchFS. To use it, put it in a Spack package repository of your own:
 #   spack repo create ~/spack-benchfs benchfs && spack repo add ~/spack-benchfs
 #   copy this file to its packages/benchfs/package.py

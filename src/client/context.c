@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* context.c — benchfs_init / benchfs_term: registry, key, connections, ring. */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* directory.c — listings. The entries of a directory are spread over every server (each
  * entry lives with the hash of its own path, so creates in one directory do not funnel
  * through one server); a listing asks all servers at once, page by page, and merges. */

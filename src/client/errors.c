@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* errors.c — errno plus a readable, per-thread explanation of the last failure. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* file.c — open files and their I/O. A read or write is cut at chunk boundaries and every
  * piece goes to the server owning ring(hash(file id, chunk index)); the pieces run
  * concurrently. Writes make the data visible on the servers before they return; the file

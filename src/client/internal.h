@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* internal.h — the client library's private state.
  *
  * A benchfs_t owns one UCX worker, one endpoint per server, the placement ring and the open

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* local_read.c — chunk reads served from a same-host server's own files, without an RPC.
  *
  * Why: through the server, a chunk read costs a round trip and two copies on the server's one

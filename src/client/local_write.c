@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* local_write.c — chunk writes to same-host servers without sending the bytes.
  *
  * Why: a CHUNK_WRITE moves the payload twice on the server's one thread (a CMA pull into a

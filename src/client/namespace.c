@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* namespace.c — path operations. Metadata of a path lives on ring(hash(path)); the client does
  * the cross-server steps itself (parent checks, chunk cleanup on every server, directory
  * rename entry by entry), so servers never talk to each other. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* rename.c — rename of files (two metadata RPCs: chunks are keyed by file id, so no data
  * moves) and of directories (every entry below moves to the owner of its new path; the slow
  * path, not atomic: see docs/DESIGN.md). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* rpc.c — client requests: to a server on this host over its local socket (rpc_local.c), to
  * any other over UCX Active Messages.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* rpc_local.c — calls to a server on this host, over its local socket (net/local_sock.h).
  *
  * The same frames as over UCX. A request is queued whole (its payload is the caller's buffer,

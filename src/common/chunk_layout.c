@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* chunk_layout.c — chunk file names (chunk_layout.h). */
 #include "chunk_layout.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* chunk_layout.h — where a server keeps its chunk files, written down once.
  *
  * Chunk k of file F lives in <data>/chunks/<F mod 256 as 2 hex>/<F as 16 hex>/<k>. The

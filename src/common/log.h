@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* log.h — leveled logging to stderr, shared by server, client and tools. */
 #ifndef BFS_LOG_H
 #define BFS_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* path.h — BenchFS path rules: absolute, normalised, bounded. */
 #ifndef BFS_PATH_H
 #define BFS_PATH_H

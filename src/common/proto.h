@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* proto.h — the BenchFS RPC set and the inode record.
  *
  * Argument layouts (all via the wire.h codec; "str" is u16 length + bytes):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ring.h — consistent hashing (xxHash64, seed 0) with virtual nodes.
  *
  * The same ring places metadata (by path) and chunks (by file id and chunk index), so every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* wire.h — the BenchFS message format and a bounds-checked codec.
  *
  * Every message is one UCX Active Message. Its AM header holds a fixed 48-byte frame header

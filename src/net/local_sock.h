@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* local_sock.h — a server and the clients on its own host: an abstract AF_UNIX stream socket.
  *
  * Why not UCX here: UCX 1.13's shared-memory transports cannot report a dead peer, keep

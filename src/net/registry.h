@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry.h — server discovery through a shared directory.
  *
  * Layout of the registry directory (mode 0700, files 0600: only the job owner may read the

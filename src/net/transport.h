@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* transport.h — the UCX worker shared by server and client: one context, one worker, Active
  * Messages, and a wake-up file descriptor so nobody spins while waiting. UCX carries traffic
  * between hosts (network namespaces); a server's clients on its own host use its local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* buf_pool.h — reusable, pre-faulted I/O buffers for chunk payloads.
  *
  * Why: a fresh buffer per chunk request is a fresh mmap (malloc hands out large blocks that

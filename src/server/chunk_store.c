@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include "chunk_store.h"
 
 #include "common/chunk_layout.h"

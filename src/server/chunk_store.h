@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* chunk_store.h — chunk files on this server's local storage.
  *
  * Chunk k of file F lives in <data>/chunks/<F mod 256>/<F as 16 hex>/<k> (chunk_layout.h):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* config.h — benchfsd settings: command-line flags, then BENCHFS_* environment variables, then
  * an optional config file (key = value, keys as the long flags), then built-in defaults. */
 #ifndef BFS_SERVER_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* conns.c — the server's client connections: UCX endpoints accepted from its listener (clients
  * on other hosts) and local-socket connections (clients on this host).
  *

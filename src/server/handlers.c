@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* handlers.c — one function per RPC. Each validates its arguments completely (the frame
  * header was checked in loop.c), does the work against the metadata store or the chunk store,
  * and answers with server_reply(). Chunk reads, writes and fsyncs go through io_uring and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* loop.c — the single-threaded event loop of benchfsd.
  *
  * One epoll set watches the UCX worker's wake-up fd, an eventfd that io_uring signals on each

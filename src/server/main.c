@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* main.c — benchfsd: start-up, registry publication, shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* meta_store.h — this server's share of the namespace, in LMDB.
  *
  * Key:   8-byte big-endian xxh64(parent path) + the entry's name. All children of a directory

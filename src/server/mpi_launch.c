@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* mpi_launch.c — benchfsd under mpirun/srun (see mpi_launch.h). */
 #include "mpi_launch.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* mpi_launch.h — benchfsd started by mpirun/srun: one rank per server.
  *
  * Start-up under MPI (main.c drives it; nothing here runs once the event loop has started):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* server.h — the state of one benchfsd and of each request it serves.
  *
  * One thread runs everything (loop.c): UCX delivers requests through Active-Message callbacks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* stats.h — per-server counters: requests, errors, bytes and latency per RPC type.
  * Latency goes into log2 buckets of microseconds, enough for p50/p99 without storing samples. */
 #ifndef BFS_STATS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench.h — benchfs-bench: configuration, results and the pieces that produce them.
  *
  *   benchfs_bench.c  command line, MPI, the run of every backend

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_io.c — the two backends of benchfs-bench: libbenchfs and plain POSIX. */
 #include "bench_io.h"
 

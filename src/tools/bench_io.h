@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_io.h — the I/O backend of benchfs-bench: BenchFS or POSIX behind one interface.
  *
  * Every phase of the benchmark calls these function pointers only, so the BenchFS run and the

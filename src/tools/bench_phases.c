@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_phases.c — the workload of benchfs-bench, identical for every backend.
  *
  * Bandwidth (IOR's layout): segment s, rank r, transfer i lives at

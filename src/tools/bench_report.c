@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_report.c — what benchfs-bench prints (table), saves (JSON) and draws (gnuplot PNG).
  * Rank 0 only; every figure comes from struct backend_res. */
 #include <errno.h>

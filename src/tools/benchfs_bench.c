@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfs-bench — the built-in MPI benchmark of BenchFS.
  *
  *   mpirun -np N benchfs-bench [-t XFER] [-b BLOCK] [-s SEGMENTS] [-F] [-C] [-W]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # benchfs-bench: the built-in MPI benchmark (IOR-like bandwidth, mdtest-like metadata, BenchFS
 # against POSIX in one run). Included from the top-level CMakeLists.txt after find_package(MPI).
 add_executable(benchfs-bench

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfs_cli.c — `benchfs`, the shell tool: global options and the subcommand table.
  *
  *   benchfs [-r DIR | --registry DIR] COMMAND [OPTIONS] [ARGS...]

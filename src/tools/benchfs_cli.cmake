@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The `benchfs` shell tool: ls/stat/mkdir/rm/mv/cat/df, put/get, and the MPI-parallel
 # stage-in/stage-out. Included from the top CMakeLists after the library targets (MPI found).
 add_executable(benchfs-cli

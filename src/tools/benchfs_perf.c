@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfs-perf — BenchFS against local POSIX, same workload, same backing directory, one run.
  *
  * Starts a local cluster (benchfsd processes with data directories under --dir), then runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfsctl — start, stop, inspect and wait for a BenchFS cluster (docs/benchfsctl.md).
  *
  *   benchfsctl start -n N -d DIR [-r REG] [-c SIZE] [-t SEC] [-- benchfsd flags]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The cluster control tool benchfsctl. Included from the top CMakeLists.txt.
 # benchfsctl: start/stop/status/wait of a cluster (local servers, or mpirun over a hostfile);
 # one file per concept (benchfsctl.h lists them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfsctl.h — what the parts of benchfsctl share (docs/benchfsctl.md).
  *
  *   benchfsctl.c           main, usage, messages, option values (-t in seconds everywhere)

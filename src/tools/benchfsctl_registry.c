@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfsctl_registry.c — processes, the registry directory and benchfsctl's state file. */
 #include "benchfsctl.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfsctl_start.c — start: N local daemons, or one mpirun over a hostfile. */
 #include "benchfsctl.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfsctl_status.c — status and wait: ask every server for its counters. */
 #include "benchfsctl.h"
 

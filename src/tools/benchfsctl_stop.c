@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* benchfsctl_stop.c — stop every server of a cluster cleanly.
  *
  * Every server gets SIGTERM (it finishes the requests in flight, syncs, leaves the registry),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli.h — shared pieces of the `benchfs` shell tool: one header for the dispatcher and the
  * per-concern files (listing, namespace, copy, stage, progress). Nothing here is public API. */
 #ifndef BFS_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_copy.c — the copy engine (one process or many MPI ranks, either direction) and the
  * one-process commands on top of it: put and get.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_fsio.c — the two sides of a copy, local POSIX and BenchFS, behind one set of calls, so
  * that the tree walk and the copy loop are written once for put, get, stage-in and stage-out. */
 #include <dirent.h>

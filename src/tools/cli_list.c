@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_list.c — looking without touching: ls, stat, df. */
 #include <errno.h>
 #include <grp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_ns.c — changing the namespace and reading a file: mkdir, rm, mv, cat. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_plan.c — what a copy does, decided before any byte moves: the tree walk (one process
  * walks, so directories are created once and in order), the flat encoding that carries the
  * plan to the other MPI ranks, and the cut of files into pieces balanced over the ranks. */

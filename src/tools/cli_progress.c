@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_progress.c — what a person watching a copy sees: a progress bar on stderr (only on a
  * terminal unless forced, redrawn a few times a second, fed by every rank's reports) and one
  * summary line at the end. Also the one-process team used by put/get. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_stage.c — stage-in / stage-out: the copy engine run by every rank of an MPI job.
  *
  * The only place the tool touches MPI: it is initialised here and nowhere else, so the other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cli_util.c — error messages, option parsing, connecting, path and size helpers shared by the
  * subcommands of the `benchfs` tool. */
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_install.sh BUILD_DIR VERSION CC NMAN — what a new user does after building:
 #   cmake --install to a fresh prefix, then move the prefix elsewhere (relocatable), and with an
 #   empty environment (env -i): run every installed program's --version; build and run a small

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # test_man_pages.sh PAGE... — every generated man page renders with `man -l` at 80 columns,
 # is not empty (NAME, SYNOPSIS, DESCRIPTION present), and `man --warnings -l` says nothing.
 set -u

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Client churn: thousands of short-lived same-host client processes (the servers' resources,
 # read from /proc, must come back to where they were) and clients killed at random points
 # (the servers must survive, keep answering and keep their used-bytes counter right).

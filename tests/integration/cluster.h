@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cluster.h — test harness: a local BenchFS cluster of real benchfsd processes. */
 #ifndef BFS_TEST_CLUSTER_H
 #define BFS_TEST_CLUSTER_H

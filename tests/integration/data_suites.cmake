@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Data-path suites: integrity against a POSIX mirror, multi-process concurrency, durability
 # across kill -9, dead-server behaviour and capacity limits. Each test takes the server count.
 bfs_integration(test_integrity 1 2 4)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* data_util.h — helpers shared by the data-path integration suites (integrity, concurrency,
  * durability, dead server, capacity): a seeded PRNG, reproducible byte patterns, clients with
  * a chosen chunk size, placement helpers and a watchdog that never leaves servers behind. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Hostile peers: a raw UCX worker sends malformed, oversized, wrong-key and random frames to
 # every server; the servers must answer or drop them, keep serving, and count and log them.
 bfs_integration(test_hostile 1 2)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* listing.h — directory listing helpers shared by the integration tests. */
 #ifndef BFS_TEST_LISTING_H
 #define BFS_TEST_LISTING_H

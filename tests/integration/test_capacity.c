@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_capacity — servers started with --capacity 1M.
  *
  * statfs reports the sum of the capacities. Writing more than fits gives -1/ENOSPC (not a

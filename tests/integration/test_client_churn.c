@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_client_churn — many short-lived and many killed same-host clients.
  *
  * A real short-lived client is a process: each client here is one, forked by a small

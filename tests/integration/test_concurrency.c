@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_concurrency — 4 client processes at once (fork; each its own benchfs_init after the
  * fork). Each writes a disjoint region of one shared file (regions do not line up with chunks,
  * so neighbours write different bytes of the same chunk at the same time), its own private

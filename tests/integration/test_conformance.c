@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* API conformance: every function of benchfs.h, and every errno of SPEC §4 that a single
  * healthy cluster can produce (ENOSPC, EIO and ETIMEDOUT/EHOSTDOWN belong to other suites).
  *

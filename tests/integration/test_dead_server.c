@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_dead_server — a server dies (SIGKILL) under a client with a short RPC timeout.
  *
  * Operations that need the dead server (stat of paths whose metadata it holds, reads and

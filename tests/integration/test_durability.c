@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_durability — what was written survives the servers' death.
  *
  * Round 1: files of different sizes (empty, tiny, multi-chunk, with holes, truncated), a

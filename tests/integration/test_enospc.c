@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_enospc — what a failed write leaves behind, against servers with --capacity 8M and
  * files of 4 MiB chunks.
  *

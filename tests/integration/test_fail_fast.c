@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fail_fast — benchfs_init says at once what is wrong, with the errno it is:
  *   a registry that does not exist (ENOENT), is not a directory (ENOTDIR) or is not ours to
  *   read (EACCES: uid 65534 against a 0700 registry, and a mode 000 one) fails within a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_foreign_registry — registry entries owned by another user (NFS root_squash, a failed
  * idmap) must not change how a client reaches its servers.
  *

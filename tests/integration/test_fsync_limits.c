@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fsync_limits — FSYNC never claims what it did not do, and stays within the server's
  * descriptor limit. One server, chunk size 64 KiB, a 64-chunk file:
  *   --max-open-chunks 4 (raised to the minimum, 16): fsync succeeds, the data reads back, and

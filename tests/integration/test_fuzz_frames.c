@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fuzz_frames.c — a seeded, structure-aware frame fuzzer against real servers.
  *
  * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_CHUNK_RELEASE,

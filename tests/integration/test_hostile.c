@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_hostile.c — servers against a hostile peer.
  *
  * Besides a normal client, the test opens its own raw UCX worker, connects to every server's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_integrity — thousands of random operations (pwrite, pread, write/read through lseek,
  * ftruncate, fsync, fstat, close/reopen with O_APPEND or O_TRUNC, reopen through a second
  * client) on BenchFS files with small chunk sizes, mirrored on local POSIX files. Every read

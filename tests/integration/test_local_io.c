@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_local_io — same-host clients read and write chunk files directly, only when safe.
  *
  *  1. A file of NCHUNK chunks with a hole reads back right, whole and in pieces that cross

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Namespace operations across servers: big directories, rename of files and of whole trees,
  * rmdir/rename onto non-empty directories whose entries live on other servers, deep trees.
  *

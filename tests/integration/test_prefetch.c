@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_prefetch — a sequential reader makes the servers read ahead, and nothing else does.
  *
  * A file of NCHUNK chunks is written, then read front to back in quarter-chunk reads: each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A first end-to-end check: create, write across chunks, read back, stat, list, unlink. */
 #include <errno.h>
 #include <fcntl.h>

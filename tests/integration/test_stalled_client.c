@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_stalled_client — a same-host client that stops reading its replies.
  *
  * A peer connects to the server's local socket as libbenchfs does on this host, sends NREQ

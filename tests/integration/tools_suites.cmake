@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Fail fast and honest fsync: benchfs_init on a missing/unreadable registry or a malformed
 # BENCHFS_* variable; FSYNC within --max-open-chunks and failing when a chunk cannot be opened.
 bfs_integration(test_fail_fast 1)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_netns.sh — BenchFS across "nodes" on one machine: 3 servers and 1 client, each in its own
 # network namespace with its own host name (unshare --uts), joined by veth pairs to a bridge in
 # a namespace of its own. Nothing touches the host's network: the addresses (10.231.0.0/24)

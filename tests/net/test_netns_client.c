@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_netns_client — the client side of test_netns.sh: BenchFS servers on other "hosts"
  * (network namespaces with their own host names), reached over the network transport, and
  * what a client sees when one of them is cut off.

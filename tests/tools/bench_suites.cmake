@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # benchfs-bench and the quickstart: shell-driven tests on real servers under mpirun.
 # Included from tests/tools/CMakeLists.txt.
 if(TARGET benchfs-bench)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # The `benchfs` shell tool, driven as a user would: bash scripts against a real 2-server
 # cluster (started and killed by test_cli_common.sh).
 find_program(BFS_BASH bash REQUIRED)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # MPI launch of benchfsd and benchfsctl: shell-driven tests on real processes.
 # Included from tests/tools/CMakeLists.txt.
 if(TARGET benchfsctl)

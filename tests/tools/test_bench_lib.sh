@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # test_bench_lib.sh — sourced by the benchfs-bench tests: a local cluster and an mpirun line.
 # Needs BENCHFSD, BENCH (paths of the binaries) and MPIRUN (mpiexec) in the environment.

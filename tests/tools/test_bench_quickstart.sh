@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # scripts/quickstart.sh end to end with small sizes, on the build tree under test: 4 servers,
 # 2 MPI ranks, BenchFS vs POSIX; then nothing may be left behind (servers, temporary dirs).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # benchfs-bench smoke run: 2 servers, 2 MPI ranks, verification on, BenchFS and POSIX in one run;
 # shared file then file per process; JSON produced, parsed, and holding every phase.
 . "$(dirname "$0")/test_bench_lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck disable=SC2034 # RC is read by expect_rc in test_bench_lib.sh
 # benchfs-bench verification must catch bad data: --corrupt-for-test flips one byte of rank 0's
 # data after the write phase (and of its first small file after create); the read of another

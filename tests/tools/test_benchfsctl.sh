@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_benchfsctl.sh BENCHFSCTL CLIENT BENCHFSD MPIRUN — benchfsctl as a user drives it:
 # bad usage; start/wait/status/stop of 3 local servers with a client in between; a SIGKILLed
 # server shows as down (quickly) while the others are up; stop leaves no server and no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_benchfsctl_scale.sh BENCHFSCTL BENCHFSD — benchfsctl at cluster scale, without a cluster:
 # a 1000-host hostfile gives `mpirun --hostfile F -np 1000 --map-by node ... benchfsd --mpi`
 # (a fake --mpirun records its arguments); `stop` of servers on other hosts runs

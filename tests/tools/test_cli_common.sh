@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # test_cli_common.sh — sourced by the test_cli_*.sh tests of the `benchfs` tool: a local
 # cluster of real benchfsd processes (killed on any exit), and small assertion helpers.
 # Usage in a test: source this; cli_init BENCHFS BENCHFSD NSERVERS; ...; cli_finish NAME

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # benchfs put/get: a generated tree (nested and empty directories, empty files, files of many
 # chunks, odd names, assorted modes) goes in with put -r and out with get -r, and comes back
 # identical (sha256 of every file, type and mode of every entry). Also the cp-like placement

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # benchfs ls/stat/mkdir/rm/mv/cat/df against a 2-server cluster: outputs, error messages and
 # exit statuses, --help and bad flags. Usage: test_cli_namespace.sh BENCHFS BENCHFSD
 . "$(dirname "$0")/test_cli_common.sh"

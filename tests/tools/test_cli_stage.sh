@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # benchfs stage-in/stage-out under mpirun (2 ranks, big files cut over both with --split) and
 # as a single process without mpirun: the tree comes back identical (sha256, types, modes).
 # Usage: test_cli_stage.sh BENCHFS BENCHFSD MPIEXEC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_launch_client — the client side of the launch tests (test_launch_mpi.sh,
  * test_benchfsctl.sh): against a running cluster, write files that land on every server, read
  * them back, list them, and check through the per-server counters that every server holds

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # test_launch_lib.sh — sourced by test_launch_mpi.sh and test_benchfsctl.sh: a scratch
 # directory, an mpirun line that works as root in a container, and process helpers.

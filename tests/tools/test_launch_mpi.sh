@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_launch_mpi.sh N BENCHFSD CLIENT BENCHFSCTL MPIRUN — benchfsd launched by mpirun with N
 # ranks: rank 0 writes the whole registry, a client writes/reads/lists across all servers; one
 # rank stopped alone exits cleanly while the others serve on; the rest stop and mpirun exits 0;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_tool_options.sh PROGRAM... — every tool answers --version and --help with exit 0 (on
 # standard output), and the same mistake gives the same exit status everywhere: 2 for an
 # unknown option (the convention: 0 success, 1 failure at run time, 2 bad usage).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* check.h — a minimal assertion kit for the BenchFS unit tests (no framework).
  *
  * Every CHECK prints file:line, the expression and the values involved when it fails, counts

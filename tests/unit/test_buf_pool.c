@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_buf_pool — the server's I/O buffer pool: size classes, alignment, reuse, and the bound
  * on what stays cached. */
 #include <stdint.h>

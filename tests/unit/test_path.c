@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_path.c — path normalisation, limits, split and containment. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_proto.c — the limits every stored inode field is held to (common/proto.c).
  *
  * The servers refuse (EINVAL) a MKDIR / CREATE / SETATTR / SIZE_UPDATE / META_PUT whose

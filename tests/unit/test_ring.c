@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_ring.c — consistent hashing: balance, stability, wrap-around, determinism. */
 #include <errno.h>
 #include <stdio.h>

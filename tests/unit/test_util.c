@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_util.c — size parsing, environment sizes, clocks. */
 #include <stdio.h>
 #include <stdlib.h>

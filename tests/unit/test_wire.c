@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_wire.c — frame header codec, writer/reader, inode record, and a decode fuzz loop. */
 #include <errno.h>
 #include <stdio.h>
