@@ -871,6 +871,39 @@ static void targeted(struct raw *r, int s, uint64_t file_id, uint32_t file_chunk
     a_str(&fr, "/hostile-meta-put");
     a_u64(&fr, 5);
     send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "meta_put truncated inode");
+    /* -- META_PUT of inodes no reader could use (a chunk size of 0 was stored once, and
+     * every reader of the file died of SIGFPE): refused, and nothing stored */
+    static const struct {
+        uint32_t chunk_size, mode, nlink;
+        uint64_t size, fileid;
+        const char *what;
+    } bad_ino[] = {
+        {0, S_IFREG | 0644, 1, 10, 5, "meta_put chunk_size 0"},
+        {1, S_IFREG | 0644, 1, 10, 5, "meta_put chunk_size 1"},
+        {1u << 31, S_IFREG | 0644, 1, 10, 5, "meta_put chunk_size 2^31"},
+        {UINT32_MAX, S_IFREG | 0644, 1, 10, 5, "meta_put chunk_size 2^32-1"},
+        {1u << 20, S_IFREG | 0644, 1, 1ull << 63, 5, "meta_put size 2^63"},
+        {1u << 20, S_IFLNK | 0777, 1, 10, 5, "meta_put symlink mode"},
+        {1u << 20, S_IFREG | 0644, 0, 10, 5, "meta_put nlink 0"},
+        {1u << 20, S_IFREG | 0644, 1, 10, 0, "meta_put file id 0"},
+    };
+    for (size_t i = 0; i < sizeof bad_ino / sizeof bad_ino[0]; i++) {
+        struct bfs_inode ino = {.fileid = bad_ino[i].fileid, .size = bad_ino[i].size,
+                                .mode = bad_ino[i].mode, .chunk_size = bad_ino[i].chunk_size,
+                                .nlink = bad_ino[i].nlink, .atime_ns = 1, .mtime_ns = 1,
+                                .ctime_ns = 1};
+        uint8_t enc[BFS_INODE_WIRE_LEN];
+        struct bfs_wbuf w;
+        bfs_wb_init(&w, enc, sizeof enc);
+        bfs_inode_put(&w, &ino);
+        frame_init(&fr, r, BFS_OP_META_PUT);
+        a_str(&fr, "/hostile-bad-inode");
+        a_bytes(&fr, enc, w.len);
+        a_u32(&fr, 0);
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EINVAL, bad_ino[i].what);
+    }
+    lookup_frame(&fr, r, "/hostile-bad-inode");
+    send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, ENOENT, "bad inodes were not stored");
     static const int fixed_ops[] = {BFS_OP_CHUNK_WRITE, BFS_OP_CHUNK_READ, BFS_OP_CHUNK_TRUNCATE,
                                     BFS_OP_CHUNK_REMOVE, BFS_OP_FSYNC};
     for (size_t i = 0; i < sizeof fixed_ops / sizeof fixed_ops[0]; i++) {
