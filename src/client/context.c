@@ -46,6 +46,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     int64_t rpc_ms = o.rpc_timeout_ms, wait_ms = o.wait_ms, cs = o.chunk_size,
             eager = (int64_t)o.eager_threshold;
     int same_host = 1, local_reads = 1, local_writes = 1, write_behind = 1;
+    int64_t spin_us = 0;
     const char *bad = NULL, *want = NULL;
     if (rpc_ms <= 0 && bfs_env_int("BENCHFS_RPC_TIMEOUT_MS", 30000, 1, INT32_MAX, &rpc_ms))
         bad = "BENCHFS_RPC_TIMEOUT_MS", want = "milliseconds, 1..2147483647";
@@ -64,6 +65,8 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
         bad = "BENCHFS_LOCAL_WRITES", want = "1 or 0 (yes/no, true/false, on/off)";
     else if (bfs_env_bool("BENCHFS_WRITE_BEHIND", 1, &write_behind))
         bad = "BENCHFS_WRITE_BEHIND", want = "1 or 0 (yes/no, true/false, on/off)";
+    else if (bfs_env_int("BENCHFS_SPIN_US", RPC_SPIN_US_DEFAULT, 0, 1000000, &spin_us))
+        bad = "BENCHFS_SPIN_US", want = "microseconds, 0..1000000";
     if (bad) {
         bfs_fail(EINVAL, "%s='%s' is not valid: expected %s", bad, getenv(bad), want);
         return NULL;
@@ -106,6 +109,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     fs->local_reads = same_host && local_reads;
     fs->local_writes = same_host && local_writes;
     fs->write_behind = write_behind;
+    fs->spin_us = (int)spin_us;
 
     int n = bfs_registry_wait(reg, o.nservers, (int)wait_ms);
     if (n < 0) {

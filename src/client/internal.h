@@ -29,6 +29,11 @@
 #define RPC_WINDOW 64      /* chunk RPCs in flight per call */
 #define RPC_TABLE_SLOTS 256
 #define RPC_POLL_MAX 64    /* descriptors a waiting call sleeps on */
+/* A waiting call may poll this long before it sleeps ($BENCHFS_SPIN_US): a reply from a
+ * local server often comes within tens of microseconds, less than a sleep and wake-up cost.
+ * Off by default: with more processes than cores (servers share the job's) spinning took
+ * the cores the servers needed (DESIGN.md, Performance). */
+#define RPC_SPIN_US_DEFAULT 0
 
 struct conn {
     ucp_ep_h ep;     /* a server elsewhere: UCX, through its listener */
@@ -122,6 +127,7 @@ struct benchfs {
     int local_reads;   /* read same-host servers' chunk files directly ($BENCHFS_LOCAL_READS) */
     int local_writes;  /* write them directly, after CHUNK_RESERVE ($BENCHFS_LOCAL_WRITES) */
     int write_behind;  /* direct writes start writeback at once ($BENCHFS_WRITE_BEHIND) */
+    int spin_us;       /* poll this long before sleeping ($BENCHFS_SPIN_US) */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];

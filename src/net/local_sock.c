@@ -266,7 +266,7 @@ int bfs_lsock_read(int fd, struct bfs_lsock_in *in, uint32_t max_opcode, int max
 {
     if (!in->buf && !(in->buf = malloc(BFS_LSOCK_STAGING)))
         return -ENOMEM;
-    int frames = 0;
+    int frames = 0, drained = 0; /* drained: a read came back short, the socket is empty */
     while (frames < max_frames) {
         if (in->in_frame) {
             /* Payload: first what is staged, then straight from the socket into place. */
@@ -281,6 +281,8 @@ int bfs_lsock_read(int fd, struct bfs_lsock_in *in, uint32_t max_opcode, int max
                 need -= take;
             }
             if (need && in->dst) {
+                if (drained)
+                    return frames;
                 ssize_t r = read(fd, in->dst + in->got, need);
                 if (r == 0)
                     return -ECONNRESET;
@@ -288,9 +290,12 @@ int bfs_lsock_read(int fd, struct bfs_lsock_in *in, uint32_t max_opcode, int max
                     return errno == EAGAIN || errno == EINTR ? frames : -errno;
                 in->got += (size_t)r;
                 need -= (size_t)r;
+                drained = need > 0;
             }
             if (need) {
                 if (!in->dst) { /* discarded: through the staging buffer */
+                    if (drained)
+                        return frames;
                     in->start = in->end = 0;
                     ssize_t r = read(fd, in->buf, need < BFS_LSOCK_STAGING ? need
                                                                           : BFS_LSOCK_STAGING);
@@ -311,7 +316,10 @@ int bfs_lsock_read(int fd, struct bfs_lsock_in *in, uint32_t max_opcode, int max
             return t;
         if (t > 0)
             continue;
-        /* Need more bytes: make room at the end, then read. */
+        /* Need more bytes: make room at the end, then read (unless the socket just ran dry:
+         * saves a read that would only say EAGAIN; epoll reports what comes next). */
+        if (drained)
+            return frames;
         if (in->start == in->end) {
             in->start = in->end = 0;
         } else if (in->start > 0 && BFS_LSOCK_STAGING - in->end < BFS_HDR_LEN + BFS_MAX_ARGS) {
@@ -319,12 +327,14 @@ int bfs_lsock_read(int fd, struct bfs_lsock_in *in, uint32_t max_opcode, int max
             in->end -= in->start;
             in->start = 0;
         }
-        ssize_t r = read(fd, in->buf + in->end, BFS_LSOCK_STAGING - in->end);
+        size_t room = BFS_LSOCK_STAGING - in->end;
+        ssize_t r = read(fd, in->buf + in->end, room);
         if (r == 0)
             return -ECONNRESET;
         if (r < 0)
             return errno == EAGAIN || errno == EINTR ? frames : -errno;
         in->end += (size_t)r;
+        drained = (size_t)r < room;
     }
     return frames;
 }

@@ -48,6 +48,8 @@ static const struct opt_def OPTS[] = {
      "start writing chunk data to disk right after each write (fsync then waits less)"},
     {"listen-addr", "BENCHFS_LISTEN_ADDR", OPT_STR, OFF(listen_addr), "auto",
      "IPv4 address clients on other hosts reach this server at (auto: first non-loopback)"},
+    {"spin-us", "BENCHFS_SPIN_US", OPT_U32, OFF(spin_us), "0",
+     "after serving a request, poll this many microseconds before sleeping (0: never)"},
     {"busy-poll", "BENCHFS_BUSY_POLL", OPT_BOOL, OFF(busy_poll), "0",
      "poll instead of sleeping when idle (only on a dedicated core)"},
     {"log-level", "BENCHFS_LOG", OPT_LEVEL, OFF(log_level), "warn",

@@ -19,6 +19,7 @@ struct bfs_server_config {
     uint64_t buffer_cache;    /* bytes of idle I/O buffers kept for reuse (buf_pool.h) */
     int write_behind;         /* start writeback after each chunk write (handlers.c) */
     char listen_addr[4096];   /* published for remote clients; "auto": bfs_transport_pick_ip */
+    uint32_t spin_us;         /* poll this long after work before sleeping (loop.c) */
     int busy_poll;            /* spin instead of sleeping when idle (dedicated core) */
     int log_level;
     /* MPI launch (mpi_launch.h): 1 if benchfsd runs as one rank of mpirun/srun (detected from

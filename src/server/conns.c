@@ -108,7 +108,7 @@ void conn_fail(struct srv_conn *c)
     if (c->kind == CONN_LOCAL && c->fd >= 0) {
         /* Closing the socket ends everything the kernel held for it; what we queued is
          * dropped (each reply frees its request: hold a reference meanwhile). */
-        epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        server_watch(c->srv, EPOLL_CTL_DEL, c->fd, 0, NULL);
         close(c->fd);
         c->fd = -1;
         c->refs++;
@@ -263,7 +263,7 @@ void conns_listen_pause(struct server *s)
 {
     if (s->lsock_paused_until)
         return;
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lsock_fd, NULL);
+    server_watch(s, EPOLL_CTL_DEL, s->lsock_fd, 0, NULL);
     s->lsock_paused_until = bfs_mono_ms() + LISTEN_PAUSE_MS;
 }
 
@@ -272,8 +272,7 @@ int conns_listen_resume(struct server *s, int force)
     if (!s->lsock_paused_until || (!force && bfs_mono_ms() < s->lsock_paused_until))
         return 0;
     s->lsock_paused_until = 0;
-    struct epoll_event e = {.events = EPOLLIN, .data.ptr = &s->lsock_poll};
-    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lsock_fd, &e);
+    server_watch(s, EPOLL_CTL_ADD, s->lsock_fd, EPOLLIN, &s->lsock_poll);
     return 1;
 }
 
@@ -290,8 +289,7 @@ static void local_set_events(struct srv_conn *c)
         return;
     c->paused = paused;
     c->events = ev;
-    struct epoll_event e = {.events = ev, .data.ptr = &c->poll};
-    epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &e);
+    server_watch(c->srv, EPOLL_CTL_MOD, c->fd, ev, &c->poll);
 }
 
 int conns_accept_local(struct server *s)
@@ -321,8 +319,7 @@ int conns_accept_local(struct server *s)
         c->pid = pid;
         c->uid = uid;
         c->events = EPOLLIN | EPOLLRDHUP;
-        struct epoll_event e = {.events = c->events, .data.ptr = &c->poll};
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) != 0)
+        if (server_watch(s, EPOLL_CTL_ADD, fd, c->events, &c->poll) != 0)
             conn_fail(c);
     }
     return n;

@@ -391,9 +391,17 @@ int server_ring_init(struct server *s)
     return 0;
 }
 
-/* Two epoll sets: epfd holds everything but UCX's fd (signals, io_uring, the local socket and
- * its clients); epfd_top holds UCX's fd and epfd. The loop sleeps on epfd_top; while UCX
- * stays busy (its fd then stays readable) it can still sleep on epfd alone. */
+/* Two epoll sets: epfd_top holds every descriptor the loop sleeps on, UCX's included, so one
+ * epoll_wait says what is ready; epfd holds the same but UCX's. While UCX stays busy its fd
+ * stays readable, and the loop can then still sleep on epfd (signals, io_uring, the local
+ * socket and its clients) without spinning. */
+int server_watch(struct server *s, int op, int fd, uint32_t events, struct srv_poll *tag)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = tag};
+    int a = epoll_ctl(s->epfd, op, fd, &ev), b = epoll_ctl(s->epfd_top, op, fd, &ev);
+    return a == 0 && b == 0 ? 0 : -errno;
+}
+
 static int setup_epoll(struct server *s)
 {
     sigset_t mask;
@@ -406,21 +414,12 @@ static int setup_epoll(struct server *s)
     s->epfd_top = epoll_create1(EPOLL_CLOEXEC);
     if (s->sig_fd < 0 || s->epfd < 0 || s->epfd_top < 0)
         return -errno;
-    struct {
-        int ep, fd;
-        struct srv_poll *tag;
-    } add[] = {
-        {s->epfd, s->ring_efd, &g_poll_ring},
-        {s->epfd, s->sig_fd, &g_poll_sig},
-        {s->epfd, s->lsock_fd, &s->lsock_poll},
-        {s->epfd_top, s->tp.efd, &g_poll_ucx},
-        {s->epfd_top, s->epfd, NULL},
-    };
-    for (size_t i = 0; i < sizeof add / sizeof add[0]; i++) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = add[i].tag};
-        if (epoll_ctl(add[i].ep, EPOLL_CTL_ADD, add[i].fd, &ev) != 0)
-            return -errno;
-    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &g_poll_ucx};
+    if (epoll_ctl(s->epfd_top, EPOLL_CTL_ADD, s->tp.efd, &ev) != 0 ||
+        server_watch(s, EPOLL_CTL_ADD, s->ring_efd, EPOLLIN, &g_poll_ring) != 0 ||
+        server_watch(s, EPOLL_CTL_ADD, s->sig_fd, EPOLLIN, &g_poll_sig) != 0 ||
+        server_watch(s, EPOLL_CTL_ADD, s->lsock_fd, EPOLLIN, &s->lsock_poll) != 0)
+        return -errno;
     ucp_am_handler_param_t hp = {
         .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                       UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS,
@@ -444,6 +443,8 @@ int server_loop_run(struct server *s)
         return err;
     int64_t stop_deadline = 0;
     unsigned arm_busy = 0; /* ucp_worker_arm said BUSY this many times in a row */
+    unsigned busy_rounds = 0; /* rounds in a row that found work */
+    int64_t last_work_ns = 0;
     for (;;) {
         int work = 0;
         for (int i = 0; i < 64 && ucp_worker_progress(s->tp.worker); i++)
@@ -478,11 +479,26 @@ int server_loop_run(struct server *s)
             if ((s->io_inflight == 0 && !s->ready_head) || bfs_mono_ms() > stop_deadline)
                 break;
         }
-        if (work || s->cfg.busy_poll) {
-            arm_busy = 0;
-            poll_local(s, 0);
+        int64_t now_ns = work ? bfs_mono_ns() : 0;
+        if (work)
+            last_work_ns = now_ns;
+        else if (s->cfg.spin_us && bfs_mono_ns() - last_work_ns < (int64_t)s->cfg.spin_us * 1000) {
+            /* Just served something: the same client's next request usually follows within
+             * microseconds; polling a little longer saves both sides a sleep and a wake-up. */
+            struct epoll_event evs[64];
+            int n = epoll_wait(s->epfd_top, evs, 64, 0);
+            for (int i = 0; i < n; i++)
+                poll_ready(s, evs[i].data.ptr, evs[i].events);
             continue;
         }
+        if (work || s->cfg.busy_poll) {
+            arm_busy = 0;
+            /* While UCX keeps the loop busy, still look at the local clients now and then. */
+            if (++busy_rounds % 16 == 0)
+                poll_local(s, 0);
+            continue;
+        }
+        busy_rounds = 0;
         int timeout = s->stopping ? 10 : -1;
         if (s->lsock_paused_until) /* wake to watch the listener again */
             timeout = (int)(s->lsock_paused_until > bfs_mono_ms()
@@ -502,11 +518,10 @@ int server_loop_run(struct server *s)
         arm_busy = 0;
         if (io_uring_cq_ready(&s->ring))
             continue;
-        struct epoll_event evs[4];
-        int n = epoll_wait(s->epfd_top, evs, 4, timeout);
+        struct epoll_event evs[64];
+        int n = epoll_wait(s->epfd_top, evs, 64, timeout);
         for (int i = 0; i < n; i++)
-            if (!evs[i].data.ptr) /* the inner set */
-                poll_local(s, 0);
+            poll_ready(s, evs[i].data.ptr, evs[i].events);
     }
     return 0;
 }

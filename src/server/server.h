@@ -157,6 +157,8 @@ void server_block_signals(void);
 /* Queue an io_uring op; on completion req->io_done(req, res) runs (req NULL: a hint nobody
  * waits for, its completion ignored). NULL if the SQ is full. */
 struct io_uring_sqe *server_sqe(struct server *s, struct srv_req *req);
+/* Add, change or remove fd in both epoll sets (loop.c, setup_epoll says why two). */
+int server_watch(struct server *s, int op, int fd, uint32_t events, struct srv_poll *tag);
 /* Send the reply (status: 0 or positive errno) and free the request when it is out. */
 void server_reply(struct srv_req *req, int status, const void *args, size_t args_len,
                   void *data, size_t data_len);

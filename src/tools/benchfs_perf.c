@@ -25,6 +25,7 @@
 
 #include "benchfs.h"
 #include "common/util.h"
+#include "net/registry.h"
 
 struct opts {
     int servers, clients;
@@ -298,6 +299,8 @@ static void stop_clients(struct client_proc *cp)
     }
 }
 
+static void stop_cluster(void);
+
 static void run_all(enum mode m, struct result *res)
 {
     struct client_proc cp[64];
@@ -306,6 +309,7 @@ static void run_all(enum mode m, struct result *res)
         benchfs_t *fs = benchfs_init_opts(&bo);
         if (!fs || benchfs_mkdir(fs, "/md", 0755) != 0) {
             fprintf(stderr, "benchfs-perf: setup: %s\n", benchfs_strerror());
+            stop_cluster();
             exit(1);
         }
         benchfs_term(fs);
@@ -356,6 +360,13 @@ static void start_cluster(const char *root)
             _exit(127);
         }
         g_servers[i] = pid;
+    }
+    /* Clients fail at once on a registry that does not exist yet: wait for every server. */
+    if (bfs_registry_wait(g_registry, O.servers, 30000) < 0) {
+        fprintf(stderr, "benchfs-perf: the %d servers did not register in %s within 30 s\n",
+                O.servers, g_registry);
+        stop_cluster();
+        exit(1);
     }
 }
 
