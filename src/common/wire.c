@@ -30,6 +30,12 @@ void bfs_frame_encode(const struct bfs_frame *f, uint8_t *out)
     memcpy(out + 32, f->key, BFS_KEY_LEN);
 }
 
+void bfs_frame_lengths(const void *hdr, uint32_t *args_len, uint64_t *data_len)
+{
+    *args_len = (uint32_t)get_le((const uint8_t *)hdr + 20, 4);
+    *data_len = get_le((const uint8_t *)hdr + 24, 8);
+}
+
 int bfs_frame_decode(const void *buf, size_t len, size_t data_len, uint32_t max_opcode,
                      struct bfs_frame *f)
 {
@@ -41,8 +47,7 @@ int bfs_frame_decode(const void *buf, size_t len, size_t data_len, uint32_t max_
     f->opcode = (uint16_t)get_le(p + 6, 2);
     f->reqid = get_le(p + 8, 8);
     f->status = (int32_t)(uint32_t)get_le(p + 16, 4);
-    f->args_len = (uint32_t)get_le(p + 20, 4);
-    f->data_len = get_le(p + 24, 8);
+    bfs_frame_lengths(p, &f->args_len, &f->data_len);
     memcpy(f->key, p + 32, BFS_KEY_LEN);
     if (f->magic != BFS_MAGIC)
         return -EPROTO;

@@ -41,6 +41,10 @@ void bfs_frame_encode(const struct bfs_frame *f, uint8_t *out);
 int bfs_frame_decode(const void *buf, size_t len, size_t data_len, uint32_t max_opcode,
                      struct bfs_frame *f);
 
+/* The two length fields of a BFS_HDR_LEN-byte header, unchecked: how far a frame reaches on a
+ * byte stream (net/local_sock.c), before bfs_frame_decode checks the whole of it. */
+void bfs_frame_lengths(const void *hdr, uint32_t *args_len, uint64_t *data_len);
+
 /* Sequential writer into a fixed buffer; a write past `cap` sets err and writes nothing. */
 struct bfs_wbuf {
     uint8_t *p;

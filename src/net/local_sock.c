@@ -212,13 +212,6 @@ void bfs_lsock_fail(struct bfs_lsock_out *q, int err)
 
 /* ---- incoming ---- */
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
-
 /* Finish the frame in progress. */
 static void end_frame(struct bfs_lsock_in *in, const struct bfs_lsock_handler *h, void *arg)
 {
@@ -239,8 +232,9 @@ static int take_header(struct bfs_lsock_in *in, uint32_t max_opcode,
     if (avail < BFS_HDR_LEN)
         return 0;
     const uint8_t *p = in->buf + in->start;
-    uint32_t args_len = le32(p + 20);
-    uint64_t data_len = le64(p + 24);
+    uint32_t args_len;
+    uint64_t data_len;
+    bfs_frame_lengths(p, &args_len, &data_len);
     if (args_len > BFS_MAX_ARGS || data_len > BFS_MAX_DATA)
         return -EPROTO;
     if (avail < BFS_HDR_LEN + args_len)
