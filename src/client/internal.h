@@ -38,7 +38,6 @@
 struct conn {
     ucp_ep_h ep;     /* a server elsewhere: UCX, through its listener */
     int fd;          /* a server on this host: its local socket (rpc_local.c), else -1 */
-    pid_t fd_owner;  /* the process that connected fd (a forked child reconnects) */
     struct bfs_lsock_in in;
     struct bfs_lsock_out out;
     int local;       /* reached through the local socket: on this host, in our namespace */
@@ -128,6 +127,7 @@ struct benchfs {
     int local_writes;  /* write them directly, after CHUNK_RESERVE ($BENCHFS_LOCAL_WRITES) */
     int write_behind;  /* direct writes start writeback at once ($BENCHFS_WRITE_BEHIND) */
     int spin_us;       /* poll this long before sleeping ($BENCHFS_SPIN_US) */
+    pid_t pid;         /* the process whose sockets conns[] hold (a forked child reconnects) */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];

@@ -250,9 +250,11 @@ static int ucx_ready(benchfs_t *fs)
 static void drop_inherited(benchfs_t *fs)
 {
     pid_t me = getpid();
+    if (me == fs->pid)
+        return;
+    fs->pid = me;
     for (uint32_t s = 0; s < fs->nservers; s++)
-        if (fs->conns[s].fd >= 0 && fs->conns[s].fd_owner != me)
-            lconn_close(&fs->conns[s], EHOSTDOWN);
+        lconn_close(&fs->conns[s], EHOSTDOWN);
 }
 
 static void conn_drop(benchfs_t *fs, struct conn *cn)

@@ -24,7 +24,6 @@ int lconn_open(benchfs_t *fs, struct conn *cn, const char *name)
     if (fd < 0)
         return fd;
     cn->fd = fd;
-    cn->fd_owner = getpid();
     memset(&cn->in, 0, sizeof cn->in);
     memset(&cn->out, 0, sizeof cn->out);
     return 0;

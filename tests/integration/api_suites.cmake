@@ -6,3 +6,5 @@ bfs_integration(test_namespace 1 2 4)
 # Registry entries owned by another user change nothing for clients (root only: chown).
 bfs_integration(test_foreign_registry 2)
 set_tests_properties(test_foreign_registry_2srv PROPERTIES SKIP_RETURN_CODE 77)
+# A forked child and its parent both use one context at the same time.
+bfs_integration(test_fork 2)
