@@ -356,11 +356,11 @@ static void poll_ready(struct server *s, const struct srv_poll *p, uint32_t even
     }
 }
 
-/* Handle what the descriptors other than UCX's have ready, waiting up to timeout ms. */
-static void poll_local(struct server *s, int timeout)
+/* Handle what one of the two epoll sets (setup_epoll) has ready, waiting up to timeout ms. */
+static void poll_set(struct server *s, int epfd, int timeout)
 {
     struct epoll_event evs[64];
-    int n = epoll_wait(s->epfd, evs, 64, timeout);
+    int n = epoll_wait(epfd, evs, 64, timeout);
     for (int i = 0; i < n; i++)
         poll_ready(s, evs[i].data.ptr, evs[i].events);
 }
@@ -479,23 +479,22 @@ int server_loop_run(struct server *s)
             if ((s->io_inflight == 0 && !s->ready_head) || bfs_mono_ms() > stop_deadline)
                 break;
         }
-        int64_t now_ns = work ? bfs_mono_ns() : 0;
-        if (work)
-            last_work_ns = now_ns;
-        else if (s->cfg.spin_us && bfs_mono_ns() - last_work_ns < (int64_t)s->cfg.spin_us * 1000) {
+        if (s->cfg.spin_us) {
             /* Just served something: the same client's next request usually follows within
              * microseconds; polling a little longer saves both sides a sleep and a wake-up. */
-            struct epoll_event evs[64];
-            int n = epoll_wait(s->epfd_top, evs, 64, 0);
-            for (int i = 0; i < n; i++)
-                poll_ready(s, evs[i].data.ptr, evs[i].events);
-            continue;
+            int64_t now = bfs_mono_ns();
+            if (work) {
+                last_work_ns = now;
+            } else if (now - last_work_ns < (int64_t)s->cfg.spin_us * 1000) {
+                poll_set(s, s->epfd_top, 0);
+                continue;
+            }
         }
         if (work || s->cfg.busy_poll) {
             arm_busy = 0;
             /* While UCX keeps the loop busy, still look at the local clients now and then. */
             if (++busy_rounds % 16 == 0)
-                poll_local(s, 0);
+                poll_set(s, s->epfd, 0);
             continue;
         }
         busy_rounds = 0;
@@ -508,20 +507,13 @@ int server_loop_run(struct server *s)
              * replies). Retrying in a tight loop would take a core from the job: after a few
              * tries, sleep 1 ms between them on everything but UCX's fd (which stays readable
              * in this state), so signals, io_uring and local clients are still served. */
-            if (++arm_busy < 64) {
-                poll_local(s, 0);
-                continue;
-            }
-            poll_local(s, 1);
+            poll_set(s, s->epfd, ++arm_busy < 64 ? 0 : 1);
             continue;
         }
         arm_busy = 0;
         if (io_uring_cq_ready(&s->ring))
             continue;
-        struct epoll_event evs[64];
-        int n = epoll_wait(s->epfd_top, evs, 64, timeout);
-        for (int i = 0; i < n; i++)
-            poll_ready(s, evs[i].data.ptr, evs[i].events);
+        poll_set(s, s->epfd_top, timeout);
     }
     return 0;
 }
