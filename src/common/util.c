@@ -53,20 +53,6 @@ int64_t bfs_parse_size(const char *s)
     return (int64_t)(v << shift);
 }
 
-int64_t bfs_env_size(const char *name, int64_t def)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    int64_t r = bfs_parse_size(v);
-    return r < 0 ? def : r;
-}
-
-int bfs_env_off(const char *name)
-{
-    const char *v = getenv(name);
-    return v && strcmp(v, "0") == 0;
-}
 
 int bfs_env_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
 {
@@ -182,4 +168,10 @@ int bfs_read_small(const char *path, char *buf, size_t cap)
         return err;
     buf[n] = '\0';
     return (int)n;
+}
+
+int bfs_env_off(const char *name)
+{
+    int on = 1;
+    return bfs_env_bool(name, 1, &on) == 0 && !on;
 }

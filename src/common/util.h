@@ -11,9 +11,9 @@ int64_t bfs_mono_ms(void);     /* monotonic, for timeouts */
 int64_t bfs_mono_ns(void);
 /* "4096", "64K", "4M", "2G", "1T" (binary units) -> bytes; -1 if malformed. */
 int64_t bfs_parse_size(const char *s);
-/* Integer environment variable, or `def` if unset/malformed (sizes accept K/M/G). */
-int64_t bfs_env_size(const char *name, int64_t def);
-/* Is the switch $name set to "0" (turned off)? Unset or anything else: no. */
+/* Is the switch $name turned off (0, no, false, off, as bfs_env_bool reads it)? Unset,
+ * on or malformed: no (tools that only ask what the library will do; the library itself
+ * refuses a malformed value). */
 int bfs_env_off(const char *name);
 /* Strict forms for settings a user must not get silently wrong (the client's BENCHFS_*):
  * unset or empty gives `def`; a value that does not parse is -EINVAL, never the default.

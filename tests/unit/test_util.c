@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_util.c — size parsing, environment sizes, clocks. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,22 +63,47 @@ static void test_parse_bad(void)
     CHECK_EQ_INT(bfs_parse_size(NULL), -1);
 }
 
-static void test_env_size(void)
+static void test_env(void)
 {
-    const char *name = "BENCHFS_UNIT_TEST_SIZE";
+    const char *name = "BENCHFS_UNIT_TEST_ENV";
+    int64_t v = 0;
+    int b = -1;
     unsetenv(name);
-    CHECK_EQ_INT(bfs_env_size(name, 123), 123);
+    CHECK_EQ_INT(bfs_env_bytes(name, 123, 0, INT64_MAX, &v), 0);
+    CHECK_EQ_INT(v, 123);
     setenv(name, "", 1);
-    CHECK_EQ_INT(bfs_env_size(name, 123), 123);
+    CHECK_EQ_INT(bfs_env_bytes(name, 123, 0, INT64_MAX, &v), 0);
+    CHECK_EQ_INT(v, 123);
     setenv(name, "8K", 1);
-    CHECK_EQ_INT(bfs_env_size(name, 123), 8192);
+    CHECK_EQ_INT(bfs_env_bytes(name, 123, 0, INT64_MAX, &v), 0);
+    CHECK_EQ_INT(v, 8192);
+    CHECK_EQ_INT(bfs_env_bytes(name, 123, 0, 4096, &v), -EINVAL); /* above max */
+    CHECK_EQ_INT(bfs_env_int(name, 5, 0, 100, &v), -EINVAL);      /* no units for ints */
     setenv(name, "77", 1);
-    CHECK_EQ_INT(bfs_env_size(name, 123), 77);
+    CHECK_EQ_INT(bfs_env_int(name, 5, 0, 100, &v), 0);
+    CHECK_EQ_INT(v, 77);
     setenv(name, "junk", 1);
-    CHECK_EQ_INT(bfs_env_size(name, 123), 123);
+    v = 9;
+    CHECK_EQ_INT(bfs_env_bytes(name, 123, 0, INT64_MAX, &v), -EINVAL);
+    CHECK_EQ_INT(bfs_env_int(name, 5, 0, 100, &v), -EINVAL);
+    CHECK_EQ_INT(v, 9); /* untouched */
+    CHECK_EQ_INT(bfs_env_bool(name, 1, &b), -EINVAL);
+    CHECK(!bfs_env_off(name)); /* malformed is not "off" */
     setenv(name, "-5", 1);
-    CHECK_EQ_INT(bfs_env_size(name, 123), 123);
+    CHECK_EQ_INT(bfs_env_int(name, 5, 0, 100, &v), -EINVAL);
+    CHECK_EQ_INT(bfs_env_bytes(name, 123, 0, INT64_MAX, &v), -EINVAL);
+    static const char *const off[] = {"0", "no", "FALSE", "off"};
+    static const char *const on[] = {"1", "Yes", "true", "ON"};
+    for (int i = 0; i < 4; i++) {
+        setenv(name, off[i], 1);
+        CHECK(bfs_env_bool(name, 1, &b) == 0 && b == 0);
+        CHECK(bfs_env_off(name));
+        setenv(name, on[i], 1);
+        CHECK(bfs_env_bool(name, 0, &b) == 0 && b == 1);
+        CHECK(!bfs_env_off(name));
+    }
     unsetenv(name);
+    CHECK(!bfs_env_off(name));
 }
 
 static void test_clocks(void)
@@ -94,7 +121,7 @@ int main(void)
 {
     test_parse_ok();
     test_parse_bad();
-    test_env_size();
+    test_env();
     test_clocks();
     return check_report("test_util");
 }
