@@ -125,8 +125,8 @@ void conn_fail(struct srv_conn *c)
 void conn_put(struct srv_conn *c)
 {
     c->refs--;
-    if (c->kind == CONN_LOCAL && !c->failed && c->paused)
-        local_set_events(c); /* below the limits again? read on */
+    if (c->kind == CONN_LOCAL && !c->failed && !(c->events & EPOLLIN))
+        local_set_events(c); /* not read from: below the limits again? read on */
     conn_maybe_dead(c);
 }
 
@@ -276,10 +276,15 @@ int conns_listen_resume(struct server *s, int force)
     return 1;
 }
 
+static int local_over_limits(const struct srv_conn *c)
+{
+    return c->nreqs >= CONN_MAX_INFLIGHT || c->out.bytes >= CONN_MAX_OUT_BYTES;
+}
+
 /* Read while the client stays within its limits; write while replies are queued. */
 static void local_set_events(struct srv_conn *c)
 {
-    int paused = c->nreqs >= CONN_MAX_INFLIGHT || c->out.bytes >= CONN_MAX_OUT_BYTES;
+    int paused = local_over_limits(c);
     uint32_t ev = (paused ? 0 : EPOLLIN) | (c->out.head ? EPOLLOUT : 0) | EPOLLRDHUP;
     /* Frames left in the staging buffer by a capped read raise no epoll event: read them
      * from the loop. (Not for a partial frame: the rest arrives with an event.) */
@@ -287,7 +292,6 @@ static void local_set_events(struct srv_conn *c)
         conn_reread(c);
     if (ev == c->events)
         return;
-    c->paused = paused;
     c->events = ev;
     server_watch(c->srv, EPOLL_CTL_MOD, c->fd, ev, &c->poll);
 }
@@ -398,12 +402,12 @@ void conn_local_ready(struct srv_conn *c, uint32_t events)
         /* The client closed or died: nobody will read the replies (and epoll would report
          * this again and again while we do not read). */
         conn_fail(c);
-    } else if (!c->failed && (events & EPOLLIN) && !c->paused) {
+    } else if (!c->failed && (events & EPOLLIN) && !local_over_limits(c)) {
         /* Never more requests in progress than the limit, whatever is already staged. */
         int room = CONN_MAX_INFLIGHT - c->nreqs;
         int max = room < LOCAL_FRAMES_PER_WAKE ? room : LOCAL_FRAMES_PER_WAKE;
         int rc = 0;
-        if (max > 0) { /* (else the connection is paused: local_set_events below says so) */
+        if (max > 0) {
             c->reading = 1;
             rc = bfs_lsock_read(c->fd, &c->in, BFS_OP__COUNT, max, &local_handler, c);
             c->reading = 0;
@@ -415,7 +419,8 @@ void conn_local_ready(struct srv_conn *c, uint32_t events)
             if (rc == -EPROTO) {
                 c->srv->stats.rejected_frames++;
                 bfs_log_limited(&c->srv->reject_log, BFS_LOG_WARN,
-                                "closing local client pid %ld: malformed frame", (long)c->pid);
+                                "closing local client pid %ld uid %lu: malformed frame",
+                                (long)c->pid, (unsigned long)c->uid);
             }
             conn_fail(c);
         } else if (!c->failed) {

@@ -53,7 +53,6 @@ struct srv_conn {
     struct bfs_lsock_in in;       /* local: frames arriving */
     struct bfs_lsock_out out;     /* local: replies leaving */
     uint32_t events;              /* local: what epoll watches for */
-    int paused;                   /* local: over its limits, not read from */
     int reading;                  /* local: inside bfs_lsock_read (do not close or flush) */
     int fail_after_read;          /* local: failed while reading */
     int reread_queued;            /* local: on the server's reread list */
