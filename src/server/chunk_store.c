@@ -257,52 +257,57 @@ void chunk_account(struct chunk_store *cs, struct chunk_file *cf)
         fold(cs, cf, &st);
 }
 
-/* Bytes of [lo, hi) that may need new space: all but what SEEK_DATA calls data. Unwritten
- * (fallocated) ranges count as holes on ext4 and tmpfs, so this over-estimates, never under. */
-static uint64_t unwritten_bytes(int fd, uint64_t lo, uint64_t hi)
+/* Call fn for each range of [lo, hi) that SEEK_DATA skips: holes, and fallocated blocks no
+ * write has reached (ext4, xfs and tmpfs report those as holes unless the page cache holds
+ * data for them). Stops at fn's first error, which it returns. */
+static int each_unwritten(int fd, uint64_t lo, uint64_t hi,
+                          int (*fn)(int fd, uint64_t from, uint64_t to, void *arg), void *arg)
 {
-    uint64_t need = 0, pos = lo;
+    uint64_t pos = lo;
     while (pos < hi) {
-        off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
-        if (d < 0) { /* ENXIO: no data from pos on (or no SEEK_DATA: assume none) */
-            need += hi - pos;
-            break;
-        }
-        if ((uint64_t)d >= hi) {
-            need += hi - pos;
-            break;
-        }
-        need += (uint64_t)d - pos;
+        off_t d = lseek(fd, (off_t)pos, SEEK_DATA); /* ENXIO: no data from pos on */
+        uint64_t end = d < 0 || (uint64_t)d > hi ? hi : (uint64_t)d;
+        int err = end > pos ? fn(fd, pos, end, arg) : 0;
+        if (err || d < 0 || (uint64_t)d >= hi)
+            return err;
         off_t h = lseek(fd, d, SEEK_HOLE);
-        if (h < 0 || h <= d)
-            break;
+        if (h <= d)
+            return 0;
         pos = (uint64_t)h;
     }
+    return 0;
+}
+
+static int add_len(int fd, uint64_t from, uint64_t to, void *arg)
+{
+    (void)fd;
+    *(uint64_t *)arg += to - from;
+    return 0;
+}
+
+/* Bytes of [lo, hi) that may need new space: all but what SEEK_DATA calls data. Unwritten
+ * (fallocated) ranges count as holes, so this over-estimates, never under. */
+static uint64_t unwritten_bytes(int fd, uint64_t lo, uint64_t hi)
+{
+    uint64_t need = 0;
+    each_unwritten(fd, lo, hi, add_len, &need);
     return need;
 }
 
-/* Free what is allocated but unwritten in [lo, hi) (BLK multiples): the ranges SEEK_DATA
- * skips, i.e. holes and fallocated blocks no write has reached (ext4, xfs and tmpfs report
- * those as holes unless the page cache holds data for them). Written bytes are never
+static int punch(int fd, uint64_t from, uint64_t to, void *arg)
+{
+    (void)arg;
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+                  (off_t)(to - from)) != 0 && errno != EOPNOTSUPP)
+        return -errno;
+    return 0;
+}
+
+/* Free what is allocated but unwritten in [lo, hi) (BLK multiples); written bytes are never
  * touched. Used to give back a reservation. */
 static int punch_unwritten(int fd, uint64_t lo, uint64_t hi)
 {
-    uint64_t pos = lo;
-    int err = 0;
-    while (pos < hi && !err) {
-        off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
-        uint64_t end = d < 0 || (uint64_t)d > hi ? hi : (uint64_t)d;
-        if (end > pos && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)pos,
-                                   (off_t)(end - pos)) != 0 && errno != EOPNOTSUPP)
-            err = -errno;
-        if (d < 0 || (uint64_t)d >= hi)
-            break;
-        off_t h = lseek(fd, d, SEEK_HOLE);
-        if (h <= d)
-            break;
-        pos = (uint64_t)h;
-    }
-    return err;
+    return each_unwritten(fd, lo, hi, punch, NULL);
 }
 
 int chunk_reserve(struct chunk_store *cs, struct chunk_file *cf, uint64_t off, uint64_t len)
