@@ -7,7 +7,8 @@
  * ENOSPC, ENAMETOOLONG, EIO, ETIMEDOUT, EHOSTDOWN, ...). benchfs_strerror() additionally gives
  * the last error of the calling thread in words, with context (which server, which path).
  *
- * Paths are absolute inside BenchFS ("/dir/file"); "//", "." and ".." are normalised.
+ * Paths are absolute inside BenchFS ("/dir/file"); "//", "." and ".." are normalised; an empty
+ * path is ENOENT, as POSIX says.
  * Consistency is close-to-open: when write() returns the data is on its servers; after close()
  * or fsync() returns, size and data are visible to every client; fsync() makes them durable.
  *
@@ -20,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +46,9 @@ typedef struct benchfs_options {
                                  $BENCHFS_CHUNK_SIZE or BENCHFS_DEFAULT_CHUNK_SIZE */
     size_t eager_threshold;   /* payloads below this go eager, others rendezvous; default
                                  $BENCHFS_EAGER_THRESHOLD or 32 KiB */
+    const char *mount_prefix; /* where programs see BenchFS (the preload prefix or the FUSE
+                                 mount point): an absolute symlink target under it names a
+                                 BenchFS path; default $BENCHFS_MOUNT or none */
 } benchfs_options_t;
 
 #define BENCHFS_DEFAULT_CHUNK_SIZE (4u << 20)
@@ -53,7 +58,7 @@ typedef struct benchfs_options {
 /* File attributes, as stat(2) but with BenchFS extras. */
 typedef struct benchfs_stat {
     uint64_t ino;        /* the file id: stable across rename */
-    uint32_t mode;       /* file type and permission bits (S_IFREG/S_IFDIR | 0777) */
+    uint32_t mode;       /* file type and permission bits (S_IFREG/S_IFDIR/S_IFLNK | 07777) */
     uint32_t nlink;
     uint32_t uid, gid;
     uint64_t size;       /* bytes */
@@ -75,7 +80,7 @@ typedef struct benchfs_statfs {
 /* One directory entry. */
 typedef struct benchfs_dirent {
     uint64_t ino;
-    uint32_t mode;       /* S_IFREG or S_IFDIR plus permission bits */
+    uint32_t mode;       /* S_IFREG, S_IFDIR or S_IFLNK plus permission bits */
     char name[256];
 } benchfs_dirent_t;
 
@@ -143,6 +148,54 @@ int benchfs_closedir(benchfs_dir_t *dir);
 /* Callback form: calls fn for every entry; a non-zero return stops the walk early. */
 int benchfs_readdir_cb(benchfs_t *fs, const char *path,
                        int (*fn)(const benchfs_dirent_t *ent, void *arg), void *arg);
+
+/* ---- symbolic links and times ----
+ *
+ * Every call that takes a path follows symbolic links in all its components, as the kernel
+ * does, except where noted: lstat, readlink, symlink, unlink, rename and utimens with
+ * BENCHFS_AT_SYMLINK_NOFOLLOW act on the link itself. A relative target resolves against the
+ * link's directory; an absolute target is a BenchFS path once the mount prefix (options) is
+ * stripped from it. A link whose target leaves BenchFS (absolute, outside the prefix) cannot be
+ * followed by the library: EXDEV, and benchfs_readlink tells where it points. More than 40
+ * links in one resolution: ELOOP. Hard links are not supported (callers answer EPERM). */
+
+/* symlink(2): create linkpath pointing at target (stored verbatim, 1..4095 bytes). */
+int benchfs_symlink(benchfs_t *fs, const char *target, const char *linkpath);
+/* readlink(2): the target, not NUL-terminated, truncated to size; its length or -1. */
+ssize_t benchfs_readlink(benchfs_t *fs, const char *path, char *buf, size_t size);
+/* lstat(2): as benchfs_stat, but a symbolic link in the last component is not followed
+ * (st->size is the target's length). */
+int benchfs_lstat(benchfs_t *fs, const char *path, benchfs_stat_t *st);
+
+#define BENCHFS_AT_SYMLINK_NOFOLLOW 0x100
+/* utimensat(2): times[0] atime, times[1] mtime; times NULL: both now; tv_nsec UTIME_NOW or
+ * UTIME_OMIT as in POSIX. Needs ownership (or write permission when setting both to now). */
+int benchfs_utimens(benchfs_t *fs, const char *path, const struct timespec times[2], int flags);
+/* futimens(3) on an open descriptor. */
+int benchfs_futimens(benchfs_t *fs, int fd, const struct timespec times[2]);
+
+/* ---- directories with attributes ---- */
+
+/* As benchfs_readdir, and the entry's attributes into st (lstat's, from the same listing
+ * pages: no round trip per entry). */
+const benchfs_dirent_t *benchfs_readdirplus(benchfs_dir_t *dir, benchfs_stat_t *st);
+
+/* ---- identity ----
+ *
+ * Permission checks and the owner of what is created use an identity. By default it is the
+ * calling process's effective uid, gid and supplementary groups as they are at each call (a
+ * process that changes its euid acts with the new one). A thread may instead act for someone
+ * else (a FUSE daemon serving several users): the identity set here holds for every call the
+ * calling thread makes, on any context, until it is set again; cred NULL goes back to the
+ * default. ngroups is at most BENCHFS_MAX_GROUPS (EINVAL beyond); the groups are copied. */
+#define BENCHFS_MAX_GROUPS 64
+typedef struct benchfs_cred {
+    uid_t uid;
+    gid_t gid;
+    int ngroups;
+    const gid_t *groups;
+} benchfs_cred_t;
+int benchfs_set_thread_cred(const benchfs_cred_t *cred);
 
 /* ---- cluster ---- */
 
