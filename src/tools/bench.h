@@ -27,6 +27,7 @@ struct bench_cfg {
     /* metadata phases (mdtest's -n -w) */
     uint64_t files;      /* -n: files (and directories) per rank; 0 skips the phases */
     uint64_t md_write;   /* -w: bytes written to each file at create and read back */
+    int unique_dir;      /* -u: each rank works in md/r<rank>/ (mdtest -u), else all in md/ */
     /* common */
     int verify;          /* -W: pattern check on every read */
     int run_bw, run_md;  /* phase groups */

@@ -8,8 +8,10 @@
  * stop clock. Bandwidth = bytes of all ranks / (latest end - earliest start), as IOR does.
  * With -C each rank reads the data rank (r + shift) % nranks wrote.
  *
- * Metadata (mdtest's shared-directory case): every rank works on its own names in one shared
- * directory md/: dir.<r>.<i> and file.<r>.<i>. Rates are ops of all ranks / wall time as above.
+ * Metadata: every rank works on its own names, by default in one shared directory md/
+ * (mdtest's shared-directory case, io500's mdtest-hard): dir.<r>.<i> and file.<r>.<i>; with -u
+ * in a directory of its own, md/r<r>/ (mdtest -u, io500's mdtest-easy). Rates are ops of all
+ * ranks / wall time as above.
  *
  * Verification (-W): every byte written has a value determined by the run's seed, the writing
  * rank and its file offset; every read checks it, so misplaced, stale, torn or foreign data
@@ -322,6 +324,27 @@ static void corrupt_one_byte(struct bench_io *io, const char *path, uint64_t off
 
 /* ---- metadata phases ---- */
 
+/* The name of rank r's i-th entry (path_of's format, taking r then i). */
+static const char *md_name_fmt(const struct bench_cfg *c, int dir)
+{
+    if (c->unique_dir)
+        return dir ? "md/r%d/dir.%llu" : "md/r%d/file.%llu";
+    return dir ? "md/dir.%d.%llu" : "md/file.%d.%llu";
+}
+
+/* -u: each rank makes (make=1) or removes its own md/r<rank>; 0, or -1 with err set. */
+static int rank_dir(const struct bench_cfg *c, struct bench_io *io, int make, char *err,
+                    size_t errlen)
+{
+    char path[1200];
+    path_of(io, path, sizeof path, "md/r%d", c->rank, 0);
+    if (make ? io->mkdir(io, path, 0755) == 0 || errno == EEXIST : io->rmdir(io, path) == 0)
+        return 0;
+    snprintf(err, errlen, "%s %.200s: %.120s", make ? "mkdir" : "rmdir", path,
+             io->strerror(io, errno));
+    return -1;
+}
+
 static void phase_md(const struct bench_cfg *c, struct bench_io *io, enum phase_id ph,
                      struct phase_res *res)
 {
@@ -337,7 +360,7 @@ static void phase_md(const struct bench_cfg *c, struct bench_io *io, enum phase_
     /* stop at the first failed call, as mdtest does: a dead server must not cost n timeouts */
     for (uint64_t i = 0; i < c->files && !a.errors; i++) {
         int dir = ph <= PH_DIR_REMOVE;
-        path_of(io, path, sizeof path, dir ? "md/dir.%d.%llu" : "md/file.%d.%llu", who, i);
+        path_of(io, path, sizeof path, md_name_fmt(c, dir), who, i);
         /* small files: the pattern of rank `who` at a per-file virtual offset */
         uint64_t voff = i << 24;
         double l0 = now_us();
@@ -499,6 +522,12 @@ int bench_run(const struct bench_cfg *c, struct bench_io *io, struct backend_res
         }
     }
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (ok && c->run_md && c->unique_dir) {
+        int mine = rank_dir(c, io, 1, err, sizeof err) == 0;
+        MPI_Allreduce(&mine, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        if (!mine)
+            fprintf(stderr, "benchfs-bench: %s setup (rank %d): %s\n", io->name, c->rank, err);
+    }
     if (!ok) {
         if (c->rank == 0)
             fprintf(stderr, "benchfs-bench: %s setup: %s\n", io->name, err);
@@ -523,7 +552,7 @@ int bench_run(const struct bench_cfg *c, struct bench_io *io, struct backend_res
         if (c->md_write) {
             MPI_Barrier(MPI_COMM_WORLD);
             if (c->corrupt && c->rank == 0) {
-                path_of(io, path, sizeof path, "md/file.%d.%llu", 0, 0);
+                path_of(io, path, sizeof path, md_name_fmt(c, 0), 0, 0);
                 corrupt_one_byte(io, path, c->md_write / 2);
             }
             phase_md(c, io, PH_FILE_READ, &out->ph[PH_FILE_READ]);
@@ -538,6 +567,8 @@ int bench_run(const struct bench_cfg *c, struct bench_io *io, struct backend_res
             data_path(c, io, path, sizeof path, c->rank);
             io->unlink(io, path);
         }
+        if (c->run_md && c->unique_dir && rank_dir(c, io, 0, err, sizeof err) != 0)
+            fprintf(stderr, "benchfs-bench: %s cleanup: %s\n", io->name, err);
         MPI_Barrier(MPI_COMM_WORLD);
         if (c->rank == 0) {
             if (c->run_bw && !c->fpp) {

@@ -158,12 +158,13 @@ int report_json(const char *path, const struct bench_cfg *c, const struct backen
             c->ranks_per_node, c->nservers);
     fprintf(f, "  \"config\": {\"transfer_size\": %llu, \"block_size\": %llu, \"segments\": %llu, "
                "\"file_per_process\": %s, \"fsync\": %s, \"reorder\": %s, \"verify\": %s, "
-               "\"files_per_rank\": %llu, \"file_write_size\": %llu, \"chunk_size\": %u},\n",
+               "\"files_per_rank\": %llu, \"unique_dir\": %s, \"file_write_size\": %llu, "
+               "\"chunk_size\": %u},\n",
             (unsigned long long)c->xfer, (unsigned long long)c->block,
             (unsigned long long)c->segments, c->fpp ? "true" : "false",
             c->fsync ? "true" : "false", c->reorder ? "true" : "false",
             c->verify ? "true" : "false", (unsigned long long)c->files,
-            (unsigned long long)c->md_write, c->chunk_size);
+            c->unique_dir ? "true" : "false", (unsigned long long)c->md_write, c->chunk_size);
     fprintf(f, "  \"backends\": [");
     for (int i = 0; i < nr; i++) {
         fprintf(f, "%s\n    {\"name\": ", i ? "," : "");

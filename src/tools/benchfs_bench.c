@@ -44,8 +44,14 @@ static void usage(FILE *f)
 "      --no-bandwidth         skip the bandwidth phases\n"
 "Metadata phases (dir create/stat/remove, file create/stat/read/remove):\n"
 "  -n, --files N              files and directories per rank (default 100; 0 skips)\n"
+"  -u, --unique-dir           each rank in a directory of its own (default: one shared)\n"
 "  -w, --write-bytes BYTES    bytes written at create and read back (default 0: no read)\n"
 "      --no-metadata          skip the metadata phases\n"
+"io500's shapes (options after --shape override it):\n"
+"      --shape ior-easy       -F -t 1M, metadata phases off\n"
+"      --shape ior-hard       one shared file, -t 47008 -b 47008 -s 1000 (interleaved)\n"
+"      --shape mdtest-easy    -u, empty files, bandwidth phases off\n"
+"      --shape mdtest-hard    one shared directory, -w 3901, bandwidth phases off\n"
 "Verification:\n"
 "  -W, --verify               write a pattern unique to (run, rank, offset); check every read\n"
 "Where:\n"
@@ -109,9 +115,28 @@ static int parse_count(const char *s, uint64_t *out)
     return 0;
 }
 
-enum { O_NOFSYNC = 256, O_NOBW, O_NOMD, O_CHUNK, O_POSIX, O_JSON, O_PLOT, O_CORRUPT };
+enum { O_NOFSYNC = 256, O_NOBW, O_NOMD, O_CHUNK, O_POSIX, O_JSON, O_PLOT, O_CORRUPT, O_SHAPE };
 
 /* Returns -1 to go on, or an exit status. */
+/* The access patterns of io500's phases (its config defaults), so their costs can be seen
+ * without building io500; io500 itself stonewalls by time, this runs fixed counts. */
+static int apply_shape(struct bench_cfg *c, const char *name)
+{
+    if (!strcmp(name, "ior-easy")) {
+        c->fpp = 1, c->xfer = 1u << 20, c->block = 16u << 20, c->run_bw = 1, c->run_md = 0;
+    } else if (!strcmp(name, "ior-hard")) {
+        c->fpp = 0, c->xfer = 47008, c->block = 47008, c->segments = 1000;
+        c->run_bw = 1, c->run_md = 0;
+    } else if (!strcmp(name, "mdtest-easy")) {
+        c->unique_dir = 1, c->md_write = 0, c->run_bw = 0, c->run_md = 1;
+    } else if (!strcmp(name, "mdtest-hard")) {
+        c->unique_dir = 0, c->md_write = 3901, c->run_bw = 0, c->run_md = 1;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct bench_cfg *c)
 {
     static const struct option lo[] = {
@@ -127,11 +152,12 @@ static int parse_args(int argc, char **argv, struct bench_cfg *c)
         {"json", required_argument, 0, O_JSON},       {"plot", required_argument, 0, O_PLOT},
         {"quiet", no_argument, 0, 'q'},               {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
+        {"unique-dir", no_argument, 0, 'u'},          {"shape", required_argument, 0, O_SHAPE},
         {"corrupt-for-test", no_argument, 0, O_CORRUPT}, {0, 0, 0, 0}};
     opterr = 0;
     int ch;
     uint64_t v;
-    while ((ch = getopt_long(argc, argv, ":t:b:s:FeCQ:n:w:Wr:d:kqhV", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":t:b:s:FeCQ:n:uw:Wr:d:kqhV", lo, NULL)) != -1) {
         switch (ch) {
         case 't':
             if (parse_size(optarg, &c->xfer) || c->xfer == 0)
@@ -164,6 +190,12 @@ static int parse_args(int argc, char **argv, struct bench_cfg *c)
                 return bad("-w: bad size '%s' (at most 64M)", optarg);
             break;
         case O_NOMD: c->run_md = 0; break;
+        case 'u': c->unique_dir = 1; break;
+        case O_SHAPE:
+            if (apply_shape(c, optarg) != 0)
+                return bad("--shape: unknown shape '%s' (ior-easy, ior-hard, mdtest-easy, "
+                           "mdtest-hard)", optarg);
+            break;
         case 'W': c->verify = 1; break;
         case 'r': c->registry = optarg; break;
         case 'd':

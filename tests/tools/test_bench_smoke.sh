@@ -45,4 +45,21 @@ expect_rc 0 "file-per-process run"
 expect_out '"file_per_process": true'
 expect_out '"ok": true'
 
+# io500's shapes: ior-hard (47008-byte transfers interleaved in one shared file) and
+# mdtest-easy (-u: a directory per rank, kept with -k so the layout can be looked at)
+bench 2 -r "$T/registry" --shape ior-hard -s 5 -C -W --posix "$T/posix-hard" -q --json -
+expect_rc 0 "ior-hard shape"
+expect_out '"transfer_size": 47008'
+expect_out '"ok": true'
+bench 2 -r "$T/registry" -d /shape-easy --shape mdtest-easy -n 7 -W -k --posix "$T/posix-easy"
+expect_rc 0 "mdtest-easy shape"
+for r in 0 1; do
+  n=$(ls "$T/posix-easy/md/r$r" 2>/dev/null | wc -l)
+  [ "$n" = 0 ] || fail "mdtest-easy: md/r$r holds $n entries after the remove phases"
+  [ -d "$T/posix-easy/md/r$r" ] || fail "mdtest-easy: no per-rank directory md/r$r (kept by -k)"
+done
+bench 2 -r "$T/registry" --shape ior-medium
+expect_rc 2 "unknown shape"
+expect_out "unknown shape 'ior-medium'"
+
 finish test_bench_smoke
