@@ -15,6 +15,8 @@
 
 #include "bench_io.h"
 
+#define BENCH_MAX_VIA 4
+
 struct bench_cfg {
     /* bandwidth phases (IOR's -t -b -s -F -e -C -Q) */
     uint64_t xfer;       /* -t: bytes per I/O call */
@@ -38,6 +40,8 @@ struct bench_cfg {
     const char *registry;
     const char *bfs_dir;   /* -d: BenchFS directory */
     const char *posix_dir; /* --posix */
+    struct { const char *name, *dir; } via[BENCH_MAX_VIA]; /* --via NAME=DIR */
+    int nvia;
     const char *json_path;
     const char *plot_path;
     int quiet;

@@ -153,11 +153,11 @@ static int px_fini(struct bench_io *io)
     return 0;
 }
 
-int bench_io_posix(struct bench_io *io, const char *root)
+int bench_io_posix(struct bench_io *io, const char *root, const char *name)
 {
     memset(io, 0, sizeof *io);
-    io->name = "POSIX";
-    io->key = "posix";
+    io->name = name ? name : "POSIX";
+    io->key = name ? name : "posix";
     snprintf(io->root, sizeof io->root, "%s", root);
     io->open = px_open;
     io->close = px_close;

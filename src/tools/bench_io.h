@@ -38,7 +38,9 @@ struct bench_io {
  * `root` (an absolute BenchFS path). Returns 0, or -1 with a message in err. */
 int bench_io_benchfs(struct bench_io *io, const char *registry, uint32_t chunk_size,
                      const char *root, char *err, size_t errlen);
-/* Plain POSIX calls below the local directory `root`. Always succeeds. */
-int bench_io_posix(struct bench_io *io, const char *root);
+/* Plain POSIX calls below the directory `root`, named "POSIX" (name NULL: the local file
+ * system to compare with) or `name` (a way into BenchFS through the kernel's calls: a FUSE
+ * mount, or a prefix of the preload library when the run has LD_PRELOAD). Always succeeds. */
+int bench_io_posix(struct bench_io *io, const char *root, const char *name);
 
 #endif

@@ -60,11 +60,16 @@ void report_table(FILE *f, const struct bench_cfg *c, const struct backend_res *
     for (int i = 0; i < nr; i++)
         fprintf(f, "  %-8s   %s%s\n", r[i].name, r[i].root,
                 strcmp(r[i].key, "posix") == 0 ? " (local directory; page cache warm)" : "");
+    /* ratios: every other backend against POSIX, which runs last when it runs at all */
+    int base = nr >= 2 && strcmp(r[nr - 1].key, "posix") == 0 ? nr - 1 : -1;
     fprintf(f, "\n%-12s %-6s", "phase", "unit");
     for (int i = 0; i < nr; i++)
         fprintf(f, " %12s", r[i].name);
-    if (nr == 2)
-        fprintf(f, " %7s", "ratio");
+    for (int i = 0; i < base; i++) {
+        char h[16];
+        snprintf(h, sizeof h, "%.7s/P", r[i].name);
+        fprintf(f, " %9s", nr == 2 ? "ratio" : h);
+    }
     for (int i = 0; i < nr; i++) {
         char h[48];
         snprintf(h, sizeof h, "%s p50/p99 us", r[i].name);
@@ -75,7 +80,7 @@ void report_table(FILE *f, const struct bench_cfg *c, const struct backend_res *
         if (!r[0].ph[id].ran)
             continue;
         fprintf(f, "%-12s %-6s", phase_labels[id], unit((enum phase_id)id));
-        double v[2] = {0, 0};
+        double v[2 + BENCH_MAX_VIA] = {0};
         for (int i = 0; i < nr; i++) {
             const struct phase_res *p = &r[i].ph[id];
             v[i] = rate(p, (enum phase_id)id);
@@ -86,11 +91,11 @@ void report_table(FILE *f, const struct bench_cfg *c, const struct backend_res *
             else
                 fprintf(f, " %12.0f", v[i]);
         }
-        if (nr == 2) {
-            if (v[1] > 0 && !phase_failed(&r[0].ph[id]) && !phase_failed(&r[1].ph[id]))
-                fprintf(f, " %7.2f", v[0] / v[1]);
+        for (int i = 0; i < base; i++) {
+            if (v[base] > 0 && !phase_failed(&r[i].ph[id]) && !phase_failed(&r[base].ph[id]))
+                fprintf(f, " %9.2f", v[i] / v[base]);
             else
-                fprintf(f, " %7s", "-");
+                fprintf(f, " %9s", "-");
         }
         for (int i = 0; i < nr; i++) {
             char l[48];
@@ -99,8 +104,10 @@ void report_table(FILE *f, const struct bench_cfg *c, const struct backend_res *
         }
         fprintf(f, "\n");
     }
-    if (nr == 2)
+    if (nr == 2 && base == 1)
         fprintf(f, "ratio = %s / %s (above 1: %s is faster)\n", r[0].name, r[1].name, r[0].name);
+    else if (base > 0)
+        fprintf(f, "X/P = X / POSIX (above 1: X is faster than the local file system)\n");
 
     long errs = 0, verr = 0;
     double checked = 0;
@@ -137,6 +144,21 @@ static void json_str(FILE *f, const char *s)
             fputc(ch, f);
     }
     fputc('"', f);
+}
+
+/* {"phase": rate of backend i / rate of backend base, ...} */
+static void json_ratios(FILE *f, const struct backend_res *r, int i, int base)
+{
+    fprintf(f, "{");
+    int first = 1;
+    for (int id = 0; id < PH_COUNT; id++) {
+        if (!r[0].ph[id].ran)
+            continue;
+        double a = rate(&r[i].ph[id], (enum phase_id)id), b = rate(&r[base].ph[id], (enum phase_id)id);
+        fprintf(f, "%s\"%s\": %.4f", first ? "" : ", ", phase_names[id], b > 0 ? a / b : 0.0);
+        first = 0;
+    }
+    fprintf(f, "}");
 }
 
 int report_json(const char *path, const struct bench_cfg *c, const struct backend_res *r, int nr)
@@ -203,18 +225,23 @@ int report_json(const char *path, const struct bench_cfg *c, const struct backen
         fprintf(f, "\n    ]}");
     }
     fprintf(f, "\n  ],\n");
-    if (nr == 2) {
-        fprintf(f, "  \"ratio\": {");
-        int first = 1;
-        for (int id = 0; id < PH_COUNT; id++) {
-            if (!r[0].ph[id].ran)
-                continue;
-            double a = rate(&r[0].ph[id], (enum phase_id)id),
-                   b = rate(&r[1].ph[id], (enum phase_id)id);
-            fprintf(f, "%s\"%s\": %.4f", first ? "" : ", ", phase_names[id], b > 0 ? a / b : 0.0);
-            first = 0;
+    /* "ratio": the first backend (BenchFS) against POSIX; "ratio_to_posix": every one, when
+     * there are ways in besides the library (--via) */
+    int base = nr >= 2 && strcmp(r[nr - 1].key, "posix") == 0 ? nr - 1 : -1;
+    if (base > 0) {
+        fprintf(f, "  \"ratio\": ");
+        json_ratios(f, r, 0, base);
+        fprintf(f, ",\n");
+    }
+    if (base > 1) {
+        fprintf(f, "  \"ratio_to_posix\": {");
+        for (int i = 0; i < base; i++) {
+            fprintf(f, "%s\n    ", i ? "," : "");
+            json_str(f, r[i].key);
+            fprintf(f, ": ");
+            json_ratios(f, r, i, base);
         }
-        fprintf(f, "},\n");
+        fprintf(f, "\n  },\n");
     }
     fprintf(f, "  \"errors\": %ld,\n  \"verify_errors\": %ld,\n  \"ok\": %s\n}\n", errs, verr,
             errs || verr ? "false" : "true");

@@ -59,6 +59,9 @@ static void usage(FILE *f)
 "  -d, --dir PATH             BenchFS directory to work in (default /benchfs-bench)\n"
 "      --chunk-size BYTES     BenchFS chunk size of the files created\n"
 "      --posix DIR            also run the identical workload on local directory DIR\n"
+"      --via NAME=DIR         also run it with POSIX calls on DIR, a way into BenchFS (a FUSE\n"
+"                             mount, or the preload prefix with LD_PRELOAD), labelled NAME;\n"
+"                             up to 4\n"
 "  -k, --keep                 keep the files written (default: remove them)\n"
 "Output:\n"
 "      --json FILE            results as JSON (\"-\": stdout)\n"
@@ -115,7 +118,7 @@ static int parse_count(const char *s, uint64_t *out)
     return 0;
 }
 
-enum { O_NOFSYNC = 256, O_NOBW, O_NOMD, O_CHUNK, O_POSIX, O_JSON, O_PLOT, O_CORRUPT, O_SHAPE };
+enum { O_NOFSYNC = 256, O_NOBW, O_NOMD, O_CHUNK, O_POSIX, O_JSON, O_PLOT, O_CORRUPT, O_SHAPE, O_VIA };
 
 /* Returns -1 to go on, or an exit status. */
 /* The access patterns of io500's phases (its config defaults), so their costs can be seen
@@ -153,6 +156,7 @@ static int parse_args(int argc, char **argv, struct bench_cfg *c)
         {"quiet", no_argument, 0, 'q'},               {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {"unique-dir", no_argument, 0, 'u'},          {"shape", required_argument, 0, O_SHAPE},
+        {"via", required_argument, 0, O_VIA},
         {"corrupt-for-test", no_argument, 0, O_CORRUPT}, {0, 0, 0, 0}};
     opterr = 0;
     int ch;
@@ -213,6 +217,21 @@ static int parse_args(int argc, char **argv, struct bench_cfg *c)
                 return bad("--posix: empty directory name%s", "");
             c->posix_dir = optarg;
             break;
+        case O_VIA: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || eq - optarg > 16 || !eq[1])
+                return bad("--via: '%s' is not NAME=DIR (NAME: 1 to 16 characters)", optarg);
+            if (c->nvia == BENCH_MAX_VIA)
+                return bad("--via: at most 4%s", "");
+            static char names[BENCH_MAX_VIA][17];
+            memcpy(names[c->nvia], optarg, (size_t)(eq - optarg));
+            names[c->nvia][eq - optarg] = '\0';
+            if (!strcmp(names[c->nvia], "posix") || !strcmp(names[c->nvia], "benchfs"))
+                return bad("--via: the name '%s' is taken", names[c->nvia]);
+            c->via[c->nvia].name = names[c->nvia];
+            c->via[c->nvia++].dir = eq + 1;
+            break;
+        }
         case 'k': c->keep = 1; break;
         case O_JSON: c->json_path = optarg; break;
         case O_PLOT: c->plot_path = optarg; break;
@@ -310,15 +329,21 @@ int main(int argc, char **argv)
         printf("benchfs-bench: %d rank(s) on %d BenchFS server(s); %.1f MiB per bandwidth phase\n",
                c.nranks, c.nservers, c.run_bw ? fsum_bytes(&c) / (1 << 20) : 0.0);
 
-    struct backend_res res[2];
+    struct backend_res res[2 + BENCH_MAX_VIA];
     int nr = 0, setup_failed = 0;
     if (bench_run(&c, &io, &res[nr++]) != 0)
         setup_failed = 1;
     if (io.fini(&io) != 0 && c.rank == 0)
         fprintf(stderr, "benchfs-bench: disconnect: %s\n", benchfs_strerror());
 
+    for (int v = 0; v < c.nvia && !setup_failed; v++) {
+        bench_io_posix(&io, c.via[v].dir, c.via[v].name);
+        if (bench_run(&c, &io, &res[nr++]) != 0)
+            setup_failed = 1;
+        io.fini(&io);
+    }
     if (c.posix_dir && !setup_failed) {
-        bench_io_posix(&io, c.posix_dir);
+        bench_io_posix(&io, c.posix_dir, NULL);
         if (bench_run(&c, &io, &res[nr++]) != 0)
             setup_failed = 1;
         io.fini(&io);

@@ -58,6 +58,19 @@ for r in 0 1; do
   [ "$n" = 0 ] || fail "mdtest-easy: md/r$r holds $n entries after the remove phases"
   [ -d "$T/posix-easy/md/r$r" ] || fail "mdtest-easy: no per-rank directory md/r$r (kept by -k)"
 done
+# --via: a third column with POSIX calls on another directory (here a plain one: the preload
+# and FUSE suites point it at their ways into BenchFS), ratios of both against POSIX
+bench 2 -r "$T/registry" -t 64K -b 256K -n 5 -w 100 -W --via other="$T/via" --posix "$T/posix3" \
+    --json "$T/via.json"
+expect_rc 0 "--via run"
+expect_out "other/P"
+expect_out "other *$T/via"
+names=$(json_query "$T/via.json" "' '.join(b['name'] for b in j['backends'])+' '+' '.join(sorted(j['ratio_to_posix']))" \
+  '([.backends[].name] + (.ratio_to_posix|keys)) | join(" ")')
+case "$names" in "benchfs other posix benchfs other"|SKIP-NO-JSON-TOOL) ;;
+  *) fail "--via JSON: backends and ratios '$names'" ;; esac
+bench 2 -r "$T/registry" --via posix=/tmp
+expect_rc 2 "--via with a taken name"
 bench 2 -r "$T/registry" --shape ior-medium
 expect_rc 2 "unknown shape"
 expect_out "unknown shape 'ior-medium'"
