@@ -107,6 +107,26 @@ static void server_args(char **av, int k, char *data_dir, char *reg, const char 
     av[k] = NULL;
 }
 
+/* Start av[] in the background with its output in `log` (emptied first, kept across starts
+ * for the post-mortem of a failed one); the pid, or -1. */
+static pid_t spawn(const char *log, char **av, int is_mpirun)
+{
+    if (truncate(log, 0) != 0 && errno != ENOENT)
+        msg("start: %s: %s", log, strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        msg("start: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        if (is_mpirun)
+            allow_root_mpirun();
+        exec_daemon(log, av);
+    }
+    return pid;
+}
+
 int cmd_start(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -246,17 +266,11 @@ int cmd_start(int argc, char **argv)
             av[k++] = nbuf;
             server_args(av, k, ddir, reg, capacity, argv + extra_from, nextra);
             snprintf(log, sizeof log, "%s/benchfsd.%ld.log", logs, i);
-            if (truncate(log, 0) != 0 && errno != ENOENT)
-                msg("start: %s: %s", log, strerror(errno));
-            fflush(NULL);
-            pid_t pid = fork();
+            pid_t pid = spawn(log, av, 0);
             if (pid < 0) {
-                msg("start: fork: %s", strerror(errno));
                 failed = 1;
                 break;
             }
-            if (pid == 0)
-                exec_daemon(log, av);
             st.pids[st.npids++] = pid;
         }
         free(av);
@@ -295,19 +309,11 @@ int cmd_start(int argc, char **argv)
         av[k++] = "--mpi";
         server_args(av, k, dir, reg, capacity, argv + extra_from, nextra);
         snprintf(log, sizeof log, "%s/mpirun.log", logs);
-        if (truncate(log, 0) != 0 && errno != ENOENT)
-            msg("start: %s: %s", log, strerror(errno));
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            msg("start: fork: %s", strerror(errno));
+        pid_t pid = spawn(log, av, 1);
+        if (pid < 0)
             failed = 1;
-        } else if (pid == 0) {
-            allow_root_mpirun();
-            exec_daemon(log, av);
-        } else {
+        else
             st.mpirun_pid = pid;
-        }
         free(av);
         free(margs);
         free(args_copy);

@@ -10,18 +10,6 @@ source "$(dirname "$0")/test_launch_lib.sh"
 export BENCHFSD
 unset BENCHFS_REGISTRY
 
-# expect RC CMD...: run, keep output in $T/out.txt, check the exit status.
-expect() {
-  local want=$1
-  shift
-  set +e
-  "$@" >"$T/out.txt" 2>"$T/err.txt"
-  RC=$?
-  set -e
-  [ "$RC" -eq "$want" ] || { fail "'$*': exit $RC, expected $want"; cat "$T/out.txt" "$T/err.txt"; }
-}
-has() { grep -Eq -- "$1" "$T/$2" || { fail "$2 lacks '$1'"; cat "$T/$2"; }; }
-
 # --- usage and errors
 expect 2 "$CTL"
 expect 0 "$CTL" --help;                        has "Usage: benchfsctl" out.txt

@@ -68,6 +68,19 @@ wait_file() {
 # entry_pid REGISTRY ID: the pid a server entry announces.
 entry_pid() { sed -n 's/^pid=//p' "$1/server.$2"; }
 
+# expect RC CMD...: run, keep stdout in $T/out.txt and stderr in $T/err.txt, check the exit
+# status; has REGEX FILE: FILE (out.txt or err.txt) matches.
+expect() {
+  local want=$1
+  shift
+  set +e
+  "$@" >"$T/out.txt" 2>"$T/err.txt"
+  RC=$?
+  set -e
+  [ "$RC" -eq "$want" ] || { fail "'$*': exit $RC, expected $want"; cat "$T/out.txt" "$T/err.txt"; }
+}
+has() { grep -Eq -- "$1" "$T/$2" || { fail "$2 lacks '$1'"; cat "$T/$2"; }; }
+
 finish() {
   if [ "$FAILS" -ne 0 ]; then
     echo "$FAILS check(s) failed"
