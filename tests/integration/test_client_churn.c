@@ -282,6 +282,21 @@ static benchfs_t *child_init(void)
         _exit(code);                                                                             \
     } while (0)
 
+/* create (truncating) + write + close of a whole file; 0, or the exit code of the step that
+ * failed (13 create, 14 write, 15 close) with *what naming it. */
+static int put_file(benchfs_t *fs, const char *path, const void *data, size_t len,
+                    const char **what)
+{
+    int fd = benchfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0)
+        return *what = "create", 13;
+    if (benchfs_write(fs, fd, data, len) != (ssize_t)len)
+        return *what = "write", 14;
+    if (benchfs_close(fs, fd) != 0)
+        return *what = "close", 15;
+    return 0;
+}
+
 /* A short-lived client: init, one call, term. Exit status 0 or the step that failed. */
 static void short_client(long idx)
 {
@@ -301,13 +316,10 @@ static void short_client(long idx)
         char path[64], data[100];
         snprintf(path, sizeof path, "/short/f%ld", idx % 64);
         memset(data, 'a' + (int)(idx % 26), sizeof data);
-        int fd = benchfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-        if (fd < 0)
-            CHILD_FAIL(13, "create");
-        if (benchfs_write(fs, fd, data, sizeof data) != (ssize_t)sizeof data)
-            CHILD_FAIL(14, "write");
-        if (benchfs_close(fs, fd) != 0)
-            CHILD_FAIL(15, "close");
+        const char *what = NULL;
+        int code = put_file(fs, path, data, sizeof data, &what);
+        if (code)
+            CHILD_FAIL(code, what);
     }
     if (benchfs_term(fs) != 0)
         CHILD_FAIL(16, "term");
@@ -344,13 +356,10 @@ static void killed_client(int mode, long idx, int wfd)
             if (benchfs_statfs(fs, &sf) != 0)
                 CHILD_FAIL(11, "statfs");
             snprintf(path, sizeof path, "/killed/a%ld.%d", idx % NAMES, k);
-            int fd = benchfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-            if (fd < 0)
-                CHILD_FAIL(13, "create");
-            if (benchfs_write(fs, fd, piece, sizeof piece) != (ssize_t)sizeof piece)
-                CHILD_FAIL(14, "write");
-            if (benchfs_close(fs, fd) != 0)
-                CHILD_FAIL(15, "close");
+            const char *what = NULL;
+            int code = put_file(fs, path, piece, sizeof piece, &what);
+            if (code)
+                CHILD_FAIL(code, what);
         }
     } else {
         snprintf(path, sizeof path, "/killed/%c%ld", mode == MODE_RPC_WRITE ? 'b' : 'c',
