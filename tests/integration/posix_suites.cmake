@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# What the preload library and the FUSE mount need of libbenchfs (issue 9): symbolic links,
+# utimens, readdirplus, per-thread and per-call identity. Included from CMakeLists.txt
+# (bfs_integration is defined there).
+bfs_integration(test_symlinks 1 2 4)
