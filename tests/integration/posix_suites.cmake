@@ -3,3 +3,4 @@
 # utimens, readdirplus, per-thread and per-call identity. Included from CMakeLists.txt
 # (bfs_integration is defined there).
 bfs_integration(test_symlinks 1 2 4)
+bfs_integration(test_attrs 1 2 4)
