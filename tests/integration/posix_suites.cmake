@@ -4,3 +4,4 @@
 # (bfs_integration is defined there).
 bfs_integration(test_symlinks 1 2 4)
 bfs_integration(test_attrs 1 2 4)
+bfs_integration(test_identity 1 2)
