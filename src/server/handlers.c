@@ -222,14 +222,15 @@ static void op_meta_put(struct srv_req *req, struct bfs_rbuf *r)
     uint32_t flags = bfs_rb_u32(r);
     char target[BFS_SYMLINK_MAX + 1] = "";
     size_t tlen = 0;
-    if (S_ISLNK(ino.mode)) /* a link moves with its target (a rename) */
+    int bad_inode = bfs_inode_check(&ino); /* stored as sent: every field must be sane */
+    if (S_ISLNK(ino.mode) && !bad_inode) /* a link moves with its target (a rename) */
         tlen = bfs_rb_str(r, target, sizeof target);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
     if (!err && strcmp(path, "/") == 0)
         err = -EBUSY;
     if (!err)
-        err = bfs_inode_check(&ino); /* stored as sent: every field must be sane */
+        err = bad_inode;
     if (!err && S_ISLNK(ino.mode) && (bfs_symlink_target_check(target, tlen) || tlen != ino.size))
         err = -EINVAL;
     int replaced = 0;
