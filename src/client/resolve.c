@@ -126,7 +126,11 @@ static size_t next_comp(const char *rest, size_t *pos, const char **start)
     return n;
 }
 
-static int is_dots(const char *s, size_t n, int dots) { return n == (size_t)dots && !strncmp(s, "..", n); }
+/* Is the component s[0..n) "." (dots 1) or ".." (dots 2)? */
+static int is_dots(const char *s, size_t n, int dots)
+{
+    return n == (size_t)dots && !strncmp(s, "..", n);
+}
 
 /* rest := head + rest[from..]; fails if it would not fit. */
 static int splice(char *rest, const char *head, size_t from)
