@@ -7,8 +7,9 @@
  * ENOSPC, ENAMETOOLONG, EIO, ETIMEDOUT, EHOSTDOWN, ...). benchfs_strerror() additionally gives
  * the last error of the calling thread in words, with context (which server, which path).
  *
- * Paths are absolute inside BenchFS ("/dir/file"); "//", "." and ".." are normalised; an empty
- * path is ENOENT, as POSIX says.
+ * Paths are absolute inside BenchFS ("/dir/file"); "//" and "." are normalised, ".." goes up
+ * from what the path before it names (after a symbolic link: from its target, as POSIX says);
+ * an empty path is ENOENT, as POSIX says.
  * Consistency is close-to-open: when write() returns the data is on its servers; after close()
  * or fsync() returns, size and data are visible to every client; fsync() makes them durable.
  *
@@ -101,8 +102,9 @@ const char *benchfs_strerror(void);
 
 /* ---- files ---- */
 
-/* open(2): flags O_RDONLY/O_WRONLY/O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_APPEND. Returns a
- * file descriptor (>= 0, local to this context). Creating in a missing directory is ENOENT. */
+/* open(2): flags O_RDONLY/O_WRONLY/O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
+ * O_NOFOLLOW. Returns a file descriptor (>= 0, local to this context). Creating in a missing
+ * directory is ENOENT. */
 int benchfs_open(benchfs_t *fs, const char *path, int flags, mode_t mode);
 /* creat(2): open(path, O_CREAT|O_WRONLY|O_TRUNC, mode). */
 int benchfs_create(benchfs_t *fs, const char *path, mode_t mode);
@@ -157,7 +159,10 @@ int benchfs_readdir_cb(benchfs_t *fs, const char *path,
  * link's directory; an absolute target is a BenchFS path once the mount prefix (options) is
  * stripped from it. A link whose target leaves BenchFS (absolute, outside the prefix) cannot be
  * followed by the library: EXDEV, and benchfs_readlink tells where it points. More than 40
- * links in one resolution: ELOOP. Hard links are not supported (callers answer EPERM). */
+ * links in one resolution: ELOOP. A path ending in "/" follows a link in its last component
+ * whatever the call; open with O_NOFOLLOW (ELOOP) or O_CREAT|O_EXCL (EEXIST) does not follow
+ * it, open with O_CREAT through a dangling link creates the target. Hard links are not
+ * supported (callers answer EPERM). */
 
 /* symlink(2): create linkpath pointing at target (stored verbatim, 1..4095 bytes). */
 int benchfs_symlink(benchfs_t *fs, const char *target, const char *linkpath);
@@ -169,7 +174,8 @@ int benchfs_lstat(benchfs_t *fs, const char *path, benchfs_stat_t *st);
 
 #define BENCHFS_AT_SYMLINK_NOFOLLOW 0x100
 /* utimensat(2): times[0] atime, times[1] mtime; times NULL: both now; tv_nsec UTIME_NOW or
- * UTIME_OMIT as in POSIX. Needs ownership (or write permission when setting both to now). */
+ * UTIME_OMIT as in POSIX. Needs ownership (or write permission when setting both to now;
+ * both UTIME_OMIT: nothing is checked or changed). ctime becomes now; "/" is EPERM. */
 int benchfs_utimens(benchfs_t *fs, const char *path, const struct timespec times[2], int flags);
 /* futimens(3) on an open descriptor. */
 int benchfs_futimens(benchfs_t *fs, int fd, const struct timespec times[2]);

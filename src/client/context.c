@@ -80,6 +80,18 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     /* A registry that is not there, or not ours to read, fails now with its errno rather
      * than after the wait; a directory that exists but is still being filled by starting
      * servers is waited for. */
+    /* Where programs see BenchFS: absolute link targets under it are BenchFS paths. */
+    const char *mnt = o.mount_prefix ? o.mount_prefix : getenv("BENCHFS_MOUNT");
+    char prefix[BFS_PATH_MAX] = "";
+    if (mnt && *mnt) {
+        if (bfs_path_normalize(mnt, prefix) != 0) {
+            bfs_fail(EINVAL, "mount prefix '%.200s'%s must be an absolute path", mnt,
+                     o.mount_prefix ? "" : " ($BENCHFS_MOUNT)");
+            return NULL;
+        }
+        if (strcmp(prefix, "/") == 0)
+            prefix[0] = '\0'; /* everything is under "/": nothing to strip */
+    }
     int err = bfs_registry_check(reg);
     if (err) {
         bfs_fail(-err, "registry %s: %s%s", reg, strerror(-err),
@@ -100,6 +112,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     pthread_mutex_init(&fs->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     strcpy(fs->registry, reg);
+    strcpy(fs->mount_prefix, prefix);
     fs->rpc_timeout_ms = (int)rpc_ms;
     fs->chunk_size = (uint32_t)cs;
     fs->eager_threshold = (size_t)eager;
@@ -135,16 +148,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     for (int i = 0; i < n; i++)
         fs->conns[i].fd = -1;
     /* UCX starts when a server on another host is first called (rpc.c). */
-    fs->uid = geteuid();
-    fs->gid = getegid();
-    int ng = getgroups(0, NULL);
-    if (ng > 0) {
-        fs->groups = calloc((size_t)ng, sizeof *fs->groups);
-        if (fs->groups)
-            fs->ngroups = getgroups(ng, fs->groups);
-        if (fs->ngroups < 0)
-            fs->ngroups = 0;
-    }
+    /* The identity is read at each call (cred.c), never here. */
     return fs;
 }
 

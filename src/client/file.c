@@ -42,6 +42,8 @@ static struct bfs_file *fd_get(benchfs_t *fs, int fd)
     return fs->files[fd];
 }
 
+struct bfs_file *file_get(benchfs_t *fs, int fd) { return fd_get(fs, fd); }
+
 static int readable(const struct bfs_file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
 static int writable(const struct bfs_file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
 
@@ -74,36 +76,79 @@ static int create_rpc(benchfs_t *fs, const char *p, int flags, mode_t mode, stru
     return err;
 }
 
-/* Resolve (and with O_CREAT create) the file to open; checks permissions. */
-static int open_inode(benchfs_t *fs, const char *p, int flags, mode_t mode, struct bfs_inode *ino)
+/* O_CREAT: create the last name of `in` in its (resolved) directory, or open what is there.
+ * A link there is followed (unless O_EXCL or O_NOFOLLOW): the create goes on at its target,
+ * a dangling link's target being created as POSIX says. out: the path opened. */
+static int open_create(benchfs_t *fs, const char *in, int flags, mode_t mode,
+                       struct bfs_inode *ino, int *created, char *out)
+{
+    char cur[BFS_PATH_MAX];
+    if (ns_check_user_path(in))
+        return -1;
+    strcpy(cur, in);
+    for (int hops = 0;; hops++) {
+        struct bfs_inode pi;
+        int err = ns_resolve_parent(fs, cur, out, &pi);
+        if (err)
+            return ns_fail_path(err, "open", cur);
+        if (strcmp(out, "/") == 0)
+            return bfs_fail(EISDIR, "open /: is a directory");
+        char parent[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1];
+        bfs_path_split(out, parent);
+        if (ns_permitted(fs, &pi, W_OK | X_OK) == 0) {
+            err = create_rpc(fs, out, flags, mode, ino, created);
+            if (!err && S_ISLNK(ino->mode))
+                err = ns_lookup_link(fs, out, ino, target); /* the target, to follow it */
+        } else {
+            /* Without write permission on the parent, only an existing file may be opened. */
+            err = ns_lookup_link(fs, out, ino, target);
+            if (err == -ENOENT)
+                return bfs_fail(EACCES, "open %s: no write permission on %s", out, parent);
+            if (!err && (flags & O_EXCL))
+                err = -EEXIST;
+        }
+        if (err)
+            return bfs_fail(-err, "open %s", out);
+        if (!S_ISLNK(ino->mode))
+            return 0;
+        if (flags & O_EXCL)
+            return bfs_fail(EEXIST, "open %s: a symbolic link (O_EXCL)", out);
+        if (flags & O_NOFOLLOW)
+            return bfs_fail(ELOOP, "open %s: a symbolic link (O_NOFOLLOW)", out);
+        if (hops >= 40)
+            return bfs_fail(ELOOP, "open %.200s: too many symbolic links", in);
+        err = ns_link_join(fs, parent, target, cur, sizeof cur);
+        if (err)
+            return ns_fail_path(err, "open", out);
+    }
+}
+
+/* Resolve (and with O_CREAT create) the file to open; checks permissions. out: its path. */
+static int open_inode(benchfs_t *fs, const char *in, int flags, mode_t mode,
+                      struct bfs_inode *ino, char *out)
 {
     int acc = flags & O_ACCMODE;
     int created = 0, err;
     if (flags & O_CREAT) {
-        char parent[BFS_PATH_MAX];
-        if (!bfs_path_split(p, parent))
-            return bfs_fail(EISDIR, "open /: is a directory");
-        struct bfs_inode pi;
-        err = ns_lookup(fs, parent, &pi);
-        if (err)
-            return bfs_fail(-err, "open %s: parent %s", p, parent);
-        if (!S_ISDIR(pi.mode))
-            return bfs_fail(ENOTDIR, "open %s: parent %s is not a directory", p, parent);
-        if (ns_permitted(fs, &pi, W_OK | X_OK) == 0) {
-            err = create_rpc(fs, p, flags, mode, ino, &created);
-        } else {
-            /* Without write permission on the parent, only an existing file may be opened. */
-            err = ns_lookup(fs, p, ino);
-            if (err == -ENOENT)
-                return bfs_fail(EACCES, "open %s: no write permission on %s", p, parent);
-            if (!err && (flags & O_EXCL))
-                err = -EEXIST;
-        }
+        if (open_create(fs, in, flags, mode, ino, &created, out))
+            return -1;
     } else {
-        err = ns_lookup(fs, p, ino);
+        struct ns_res *r = malloc(sizeof *r);
+        if (!r)
+            return bfs_fail(ENOMEM, "open");
+        r->hops = 0;
+        err = ns_resolve(fs, in, !(flags & O_NOFOLLOW), r);
+        if (!err) {
+            strcpy(out, r->path);
+            *ino = r->ino;
+        }
+        free(r);
+        if (err)
+            return ns_fail_path(err, "open", in);
+        if (S_ISLNK(ino->mode))
+            return bfs_fail(ELOOP, "open %s: a symbolic link (O_NOFOLLOW)", out);
     }
-    if (err)
-        return bfs_fail(-err, "open %s", p);
+    const char *p = out;
     if (S_ISDIR(ino->mode) && acc != O_RDONLY)
         return bfs_fail(EISDIR, "open %s for writing", p);
     if (!created) {
@@ -121,26 +166,24 @@ static int open_inode(benchfs_t *fs, const char *p, int flags, mode_t mode, stru
 
 BFS_API int benchfs_open(benchfs_t *fs, const char *path, int flags, mode_t mode)
 {
-    char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
+    if (ns_check_user_path(path))
         LEAVE(fs, -1);
     if ((flags & O_ACCMODE) == O_ACCMODE)
-        LEAVE(fs, bfs_fail(EINVAL, "open %s: bad access mode", p));
+        LEAVE(fs, bfs_fail(EINVAL, "open %.200s: bad access mode", path));
     struct bfs_file *f = calloc(1, sizeof *f);
     if (!f)
-        LEAVE(fs, bfs_fail(ENOMEM, "open %s", p));
+        LEAVE(fs, bfs_fail(ENOMEM, "open %.200s", path));
     local_read_init(f);
-    if (open_inode(fs, p, flags, mode, &f->ino) != 0) {
+    if (open_inode(fs, path, flags, mode, &f->ino, f->path) != 0) {
         free(f);
         LEAVE(fs, -1);
     }
-    strcpy(f->path, p);
     f->flags = flags;
     int fd = fd_alloc(fs, f);
     if (fd < 0) {
         free(f);
-        LEAVE(fs, bfs_fail(ENOMEM, "open %s", p));
+        LEAVE(fs, bfs_fail(ENOMEM, "open %.200s", path));
     }
     LEAVE(fs, fd);
 }
@@ -189,6 +232,17 @@ BFS_API int benchfs_close(benchfs_t *fs, int fd)
     local_read_close(fs, f);
     free(f);
     LEAVE(fs, err ? -1 : 0);
+}
+
+int file_flush_fileid(benchfs_t *fs, uint64_t fileid)
+{
+    int err = 0;
+    for (int i = 0; i < fs->nfiles && !err; i++) {
+        struct bfs_file *f = fs->files[i];
+        if (f && f->ino.fileid == fileid)
+            err = flush_size(fs, f);
+    }
+    return err;
 }
 
 int file_close_all(benchfs_t *fs)
@@ -333,7 +387,7 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
 static int refresh_size(benchfs_t *fs, struct bfs_file *f)
 {
     struct bfs_inode ino;
-    int err = ns_lookup_entry(fs, f->path, &ino);
+    int err = ns_lookup_link(fs, f->path, &ino, NULL);
     if (err && err != -ENOENT)
         return err;
     /* On ENOENT (unlinked while open) keep reading what we know. */
@@ -547,7 +601,7 @@ BFS_API int benchfs_fstat(benchfs_t *fs, int fd, benchfs_stat_t *st)
         return bfs_fail(EINVAL, "fstat buffer is NULL");
     ENTER_FD(fs, fd, f);
     struct bfs_inode ino;
-    int err = ns_lookup_entry(fs, f->path, &ino);
+    int err = ns_lookup_link(fs, f->path, &ino, NULL);
     if (err == -ENOENT || (!err && ino.fileid != f->ino.fileid)) {
         ino = f->ino; /* unlinked or replaced while open: what we know is all there is */
     } else if (err) {

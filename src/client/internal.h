@@ -131,11 +131,17 @@ struct benchfs {
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
-    /* credentials, for permission checks */
+    /* The identity of the call in progress (cred.c: loaded by ENTER): permission checks and
+     * the owner of what is created. Groups other than gid are read when a check needs them. */
     uid_t uid;
     gid_t gid;
-    gid_t *groups;
-    int ngroups;
+    const gid_t *cred_groups;
+    int cred_ngroups;
+    int cred_groups_known;
+    gid_t *groups; /* the process's groups, when read (ngroups_cap entries allocated) */
+    int ngroups_cap;
+    /* An absolute symlink target under this prefix is a BenchFS path (resolve.c); "": none */
+    char mount_prefix[BFS_PATH_MAX];
     /* open files: fd is the index */
     struct bfs_file **files;
     int nfiles;
@@ -210,22 +216,58 @@ void local_read_close(benchfs_t *fs, struct bfs_file *f); /* closes the chunk fi
 void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
                      const struct chunk_piece *pieces, size_t n);
 
+/* cred.c — the calling thread's identity, loaded into fs at each call (ENTER). */
+void cred_load(benchfs_t *fs);
+/* Is gid the call's gid or one of its supplementary groups? */
+int cred_in_group(benchfs_t *fs, gid_t gid);
+
 /* errors.c — per-thread error text; these return -1 with errno set, for `return fail(...)` */
 int bfs_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bfs_clear_error(void);
 
 /* namespace.c — shared by the file and directory code */
 int meta_owner(benchfs_t *fs, const char *path);
-int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino);
-/* As ns_lookup, but a miss is always -ENOENT (no ENOTDIR walk up the prefix): for callers
- * that already know the parent is a directory. */
-int ns_lookup_entry(benchfs_t *fs, const char *path, struct bfs_inode *ino);
-/* Normalise a user path, with a readable error. */
+/* Normalise a user path lexically (no links followed), with a readable error. */
 int ns_normalize(const char *in, char *out);
-/* Check that the parent of `path` is a directory the caller may modify (w+x). */
-int ns_check_parent(benchfs_t *fs, const char *path);
 /* May the caller access `ino` with R_OK/W_OK/X_OK bits `want`? 0 or -EACCES. */
 int ns_permitted(benchfs_t *fs, const struct bfs_inode *ino, int want);
+/* bfs_fail for a call on a user path that failed with -err; returns -1. */
+int ns_fail_path(int err, const char *what, const char *path);
+/* For calls that make or remove the last name of `in` itself (mkdir, symlink, unlink, rmdir,
+ * rename): out := its resolved parent + that name; the parent must be a directory the caller
+ * may change (w+x). 0, or -1 with the error set. out "/" (no parent) is the caller's to judge. */
+int ns_parent_for_change(benchfs_t *fs, const char *in, char *out, const char *what);
+/* stat (follow) or lstat. */
+int ns_stat_path(benchfs_t *fs, const char *path, int follow, benchfs_stat_t *st);
+/* SETATTR of the fields in mask. */
+int ns_setattr(benchfs_t *fs, const char *path, uint32_t mask, uint32_t mode, uint32_t uid,
+               uint32_t gid, int64_t mtime, int64_t atime);
+
+/* resolve.c — paths with symbolic links. */
+struct ns_res {
+    char path[BFS_PATH_MAX];             /* the entry's link-free path */
+    struct bfs_inode ino;                /* valid when 0 is returned */
+    char target[BFS_SYMLINK_MAX + 1];    /* ino is a link (not followed): its target */
+    int missing; /* -ENOENT only: the last name is absent, its parent an existing directory */
+    int hops;    /* links followed so far: the caller sets 0 before the first resolution */
+};
+/* Resolve a user path (absolute, "."/".."/"//" allowed), following links in every component
+ * and, if follow, in the last. 0, or -errno (ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG,
+ * EINVAL for NULL or relative, ENOENT for "", ...). */
+int ns_resolve(benchfs_t *fs, const char *in, int follow, struct ns_res *res);
+/* The resolved parent (followed, a directory: *pi) of the last name of `in`, and out := parent
+ * + name. "dir/." and "dir/.." name the directory itself. */
+int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode *pi);
+/* LOOKUP of a link-free path; a link's target into target (BFS_SYMLINK_MAX + 1 bytes) if
+ * not NULL. The root is answered here. */
+int ns_lookup_link(benchfs_t *fs, const char *path, struct bfs_inode *ino, char *target);
+/* A LOOKUP reply: the inode, checked, and a link's target. */
+int ns_lookup_decode(const struct rpc *c, struct bfs_inode *ino, char *target);
+/* Where a link in directory `dir` pointing at `target` leads: dir/target, or the BenchFS
+ * path of an absolute target (-EXDEV outside the mount prefix). */
+int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, size_t cap);
+/* The checks every user path passes first: 0, or -1 with the error set. */
+int ns_check_user_path(const char *in);
 int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size, uint32_t how,
                 int64_t mtime, struct bfs_inode *out);
 /* Broadcast a chunk op (truncate/remove) for one file id to every server. */
@@ -237,20 +279,30 @@ void ns_fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st);
 int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, uint64_t length);
 int ns_remove_entry(benchfs_t *fs, const char *path, uint32_t kind, uint64_t fileid,
                     struct bfs_inode *old);
-/* Insert/replace an entry on its owner; *replaced / *old describe what was there. */
-int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino, uint32_t flags,
-                 int *replaced, struct bfs_inode *old);
+/* Insert/replace an entry on its owner (a link with its target); *replaced / *old describe
+ * what was there. */
+int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino,
+                 const char *target, uint32_t flags, int *replaced, struct bfs_inode *old);
 
 /* rename.c: the current path of a file id (a scan of every server; the slow path). */
 int ns_find_fileid(benchfs_t *fs, uint64_t fileid, char *path_out);
 
 /* directory.c */
-typedef int (*list_fn)(void *arg, const benchfs_dirent_t *ent);
+/* ino: the entry's inode (READDIRPLUS), NULL for READDIR. */
+typedef int (*list_fn)(void *arg, const benchfs_dirent_t *ent, const struct bfs_inode *ino);
 int dir_list(benchfs_t *fs, const char *dir, uint32_t page, list_fn fn, void *arg);
+/* op: BFS_OP_READDIR or BFS_OP_READDIRPLUS. */
+int dir_list_op(benchfs_t *fs, const char *dir, uint32_t page, uint16_t op, list_fn fn,
+                void *arg);
 int dir_is_empty(benchfs_t *fs, const char *dir);
 
 /* file.c */
 int file_close_all(benchfs_t *fs);
+/* Publish what this context's descriptors of file `fileid` wrote (size and mtime): before a
+ * time is set, so no later close puts an older write's mtime over it. */
+int file_flush_fileid(benchfs_t *fs, uint64_t fileid);
+/* The descriptor's file, with the error set if fd is not open. */
+struct bfs_file *file_get(benchfs_t *fs, int fd);
 /* Re-point open descriptors after a rename of `from` (a file or a directory) to `to`. */
 void file_renamed(benchfs_t *fs, const char *from, const char *to);
 /* After a truncate of file `fileid`: its open descriptors take the new size, and the writes
@@ -262,6 +314,7 @@ void file_truncated(benchfs_t *fs, uint64_t fileid, uint64_t length);
         if (!(fs))                                                                               \
             return bfs_fail(EINVAL, "BenchFS context is NULL");                                  \
         LOCK(fs);                                                                                \
+        cred_load(fs);                                                                           \
     } while (0)
 #define LEAVE(fs, rc)                                                                            \
     do {                                                                                         \

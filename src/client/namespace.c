@@ -22,6 +22,8 @@ int ns_normalize(const char *in, char *out)
 {
     if (!in)
         return bfs_fail(EINVAL, "path is NULL");
+    if (!*in)
+        return bfs_fail(ENOENT, "empty path");
     int err = bfs_path_normalize(in, out);
     if (err == -ENAMETOOLONG)
         return bfs_fail(ENAMETOOLONG, "path '%.64s...' has a name over %d bytes or is over %d "
@@ -29,14 +31,6 @@ int ns_normalize(const char *in, char *out)
     if (err)
         return bfs_fail(-err, "path '%.200s' must be absolute and non-empty", in);
     return 0;
-}
-
-static void root_inode(struct bfs_inode *ino)
-{
-    /* The root is implicit: it exists on no server, and anyone in the job may use it. */
-    memset(ino, 0, sizeof *ino);
-    ino->mode = S_IFDIR | 0777;
-    ino->nlink = 2;
 }
 
 /* An inode from a server; one no server would have stored (a chunk size of 0, a size past
@@ -66,38 +60,28 @@ static int path_rpc(benchfs_t *fs, uint16_t op, const char *path, struct bfs_wbu
     return err;
 }
 
-int ns_lookup_entry(benchfs_t *fs, const char *path, struct bfs_inode *ino)
+int ns_fail_path(int err, const char *what, const char *path)
 {
-    if (strcmp(path, "/") == 0) {
-        root_inode(ino);
-        return 0;
-    }
-    uint8_t args[ARGS_CAP];
-    struct bfs_wbuf w;
-    bfs_wb_init(&w, args, sizeof args);
-    bfs_wb_str(&w, path);
-    return path_rpc(fs, BFS_OP_LOOKUP, path, &w, ino);
+    return bfs_fail(-err, "%s %.200s%s", what, path ? path : "(null)",
+                    err == -EXDEV   ? ": a symbolic link on the way leads out of BenchFS"
+                    : err == -ELOOP ? ": too many symbolic links"
+                                    : "");
 }
 
-int ns_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino)
+int ns_parent_for_change(benchfs_t *fs, const char *in, char *out, const char *what)
 {
-    int err = ns_lookup_entry(fs, path, ino);
-    if (err != -ENOENT)
-        return err;
-    /* A miss: POSIX wants ENOTDIR if a component of the prefix is an existing non-directory
-     * ("/file/x"). Walk up to the nearest existing ancestor; hits pay nothing for this. */
-    char cur[BFS_PATH_MAX], parent[BFS_PATH_MAX];
-    strcpy(cur, path);
-    while (bfs_path_split(cur, parent) && strcmp(parent, "/") != 0) {
-        struct bfs_inode pi;
-        int perr = ns_lookup_entry(fs, parent, &pi);
-        if (perr == 0)
-            return S_ISDIR(pi.mode) ? -ENOENT : -ENOTDIR;
-        if (perr != -ENOENT)
-            break;
-        strcpy(cur, parent);
+    struct bfs_inode pi;
+    int err = ns_resolve_parent(fs, in, out, &pi);
+    if (err)
+        return ns_fail_path(err, what, in);
+    if (strcmp(out, "/") == 0)
+        return 0; /* the caller says what "/" means to it */
+    if (ns_permitted(fs, &pi, W_OK | X_OK)) {
+        char parent[BFS_PATH_MAX];
+        bfs_path_split(out, parent);
+        return bfs_fail(EACCES, "%s %s: no write permission on directory %s", what, out, parent);
     }
-    return -ENOENT;
+    return 0;
 }
 
 int ns_permitted(benchfs_t *fs, const struct bfs_inode *ino, int want)
@@ -113,28 +97,9 @@ int ns_permitted(benchfs_t *fs, const struct bfs_inode *ino, int want)
     if (ino->uid == fs->uid) {
         bits = (ino->mode >> 6) & 7;
     } else {
-        int in_group = ino->gid == fs->gid;
-        for (int i = 0; !in_group && i < fs->ngroups; i++)
-            in_group = fs->groups[i] == ino->gid;
-        bits = in_group ? (ino->mode >> 3) & 7 : ino->mode & 7;
+        bits = cred_in_group(fs, ino->gid) ? (ino->mode >> 3) & 7 : ino->mode & 7;
     }
     return ((int)bits & want) == want ? 0 : -EACCES;
-}
-
-int ns_check_parent(benchfs_t *fs, const char *path)
-{
-    char parent[BFS_PATH_MAX];
-    if (!bfs_path_split(path, parent))
-        return bfs_fail(EBUSY, "'/' cannot be changed");
-    struct bfs_inode pi;
-    int err = ns_lookup(fs, parent, &pi);
-    if (err)
-        return bfs_fail(-err, "parent directory %s", parent);
-    if (!S_ISDIR(pi.mode))
-        return bfs_fail(ENOTDIR, "parent %s is not a directory", parent);
-    if (ns_permitted(fs, &pi, W_OK | X_OK))
-        return bfs_fail(EACCES, "no write permission on directory %s", parent);
-    return 0;
 }
 
 int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size, uint32_t how,
@@ -194,32 +159,33 @@ static void fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st)
 
 void ns_fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st) { fill_stat(ino, st); }
 
-BFS_API int benchfs_stat(benchfs_t *fs, const char *path, benchfs_stat_t *st)
+int ns_stat_path(benchfs_t *fs, const char *path, int follow, benchfs_stat_t *st)
 {
-    char p[BFS_PATH_MAX];
     if (!st)
         return bfs_fail(EINVAL, "stat buffer is NULL");
     ENTER(fs);
-    if (ns_normalize(path, p))
-        LEAVE(fs, -1);
-    struct bfs_inode ino;
-    int err = ns_lookup(fs, p, &ino);
+    struct ns_res r;
+    r.hops = 0;
+    int err = ns_resolve(fs, path, follow, &r);
     if (err)
-        LEAVE(fs, bfs_fail(-err, "stat %s", p));
-    fill_stat(&ino, st);
+        LEAVE(fs, ns_fail_path(err, follow ? "stat" : "lstat", path));
+    fill_stat(&r.ino, st);
     LEAVE(fs, 0);
+}
+
+BFS_API int benchfs_stat(benchfs_t *fs, const char *path, benchfs_stat_t *st)
+{
+    return ns_stat_path(fs, path, 1, st);
 }
 
 BFS_API int benchfs_mkdir(benchfs_t *fs, const char *path, mode_t mode)
 {
     char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
+    if (ns_parent_for_change(fs, path, p, "mkdir"))
         LEAVE(fs, -1);
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EEXIST, "mkdir /"));
-    if (ns_check_parent(fs, p))
-        LEAVE(fs, -1);
     uint8_t args[ARGS_CAP];
     struct bfs_wbuf w;
     bfs_wb_init(&w, args, sizeof args);
@@ -247,16 +213,16 @@ BFS_API int benchfs_unlink(benchfs_t *fs, const char *path)
 {
     char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
+    if (ns_parent_for_change(fs, path, p, "unlink"))
         LEAVE(fs, -1);
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EISDIR, "unlink /"));
-    if (ns_check_parent(fs, p))
-        LEAVE(fs, -1);
     struct bfs_inode old;
     int err = ns_remove_entry(fs, p, BFS_REMOVE_FILE, 0, &old);
     if (err)
         LEAVE(fs, bfs_fail(-err, "unlink %s", p));
+    if (S_ISLNK(old.mode))
+        LEAVE(fs, 0); /* a link has no chunks */
     /* Chunks may sit on any server, including past the published size (unflushed writers). */
     err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "unlink %s: freeing chunks", p) : 0);
@@ -266,14 +232,12 @@ BFS_API int benchfs_rmdir(benchfs_t *fs, const char *path)
 {
     char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
+    if (ns_parent_for_change(fs, path, p, "rmdir"))
         LEAVE(fs, -1);
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EBUSY, "rmdir /"));
-    if (ns_check_parent(fs, p))
-        LEAVE(fs, -1);
     struct bfs_inode ino;
-    int err = ns_lookup(fs, p, &ino);
+    int err = ns_lookup_link(fs, p, &ino, NULL); /* a link is not followed: ENOTDIR */
     if (err)
         LEAVE(fs, bfs_fail(-err, "rmdir %s", p));
     if (!S_ISDIR(ino.mode))
@@ -287,15 +251,17 @@ BFS_API int benchfs_rmdir(benchfs_t *fs, const char *path)
     LEAVE(fs, err ? bfs_fail(-err, "rmdir %s", p) : 0);
 }
 
-int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino, uint32_t flags,
-                 int *replaced, struct bfs_inode *old)
+int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino,
+                 const char *target, uint32_t flags, int *replaced, struct bfs_inode *old)
 {
-    uint8_t args[ARGS_CAP];
+    uint8_t args[ARGS_CAP + BFS_SYMLINK_MAX];
     struct bfs_wbuf w;
     bfs_wb_init(&w, args, sizeof args);
     bfs_wb_str(&w, path);
     bfs_inode_put(&w, ino);
     bfs_wb_u32(&w, flags);
+    if (S_ISLNK(ino->mode))
+        bfs_wb_str(&w, target ? target : "");
     struct rpc c = {.server = (uint32_t)meta_owner(fs, path), .op = BFS_OP_META_PUT,
                     .args = args, .args_len = w.len};
     int err = rpc_call(fs, &c);
@@ -322,16 +288,16 @@ int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, ui
 
 BFS_API int benchfs_truncate(benchfs_t *fs, const char *path, off_t length)
 {
-    char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
-        LEAVE(fs, -1);
     if (length < 0)
-        LEAVE(fs, bfs_fail(EINVAL, "truncate %s to a negative length", p));
-    struct bfs_inode ino;
-    int err = ns_lookup(fs, p, &ino);
+        LEAVE(fs, bfs_fail(EINVAL, "truncate %.200s to a negative length", path ? path : ""));
+    struct ns_res r;
+    r.hops = 0;
+    int err = ns_resolve(fs, path, 1, &r);
     if (err)
-        LEAVE(fs, bfs_fail(-err, "truncate %s", p));
+        LEAVE(fs, ns_fail_path(err, "truncate", path));
+    const char *p = r.path;
+    struct bfs_inode ino = r.ino;
     if (S_ISDIR(ino.mode))
         LEAVE(fs, bfs_fail(EISDIR, "truncate %s", p));
     if (ns_permitted(fs, &ino, W_OK))
@@ -342,23 +308,23 @@ BFS_API int benchfs_truncate(benchfs_t *fs, const char *path, off_t length)
 
 BFS_API int benchfs_access(benchfs_t *fs, const char *path, int mode)
 {
-    char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
-        LEAVE(fs, -1);
     if (mode & ~(R_OK | W_OK | X_OK))
-        LEAVE(fs, bfs_fail(EINVAL, "access %s: bad mode %#x", p, mode));
-    struct bfs_inode ino;
-    int err = ns_lookup(fs, p, &ino);
+        LEAVE(fs, bfs_fail(EINVAL, "access %.200s: bad mode %#x", path ? path : "", mode));
+    struct ns_res r;
+    r.hops = 0;
+    int err = ns_resolve(fs, path, 1, &r);
     if (err)
-        LEAVE(fs, bfs_fail(-err, "access %s", p));
+        LEAVE(fs, ns_fail_path(err, "access", path));
+    const char *p = r.path;
+    struct bfs_inode ino = r.ino;
     if (mode != F_OK && ns_permitted(fs, &ino, mode))
         LEAVE(fs, bfs_fail(EACCES, "access %s", p));
     LEAVE(fs, 0);
 }
 
-static int setattr(benchfs_t *fs, const char *path, uint32_t mask, uint32_t mode, uint32_t uid,
-                   uint32_t gid)
+int ns_setattr(benchfs_t *fs, const char *path, uint32_t mask, uint32_t mode, uint32_t uid,
+               uint32_t gid, int64_t mtime, int64_t atime)
 {
     uint8_t args[ARGS_CAP];
     struct bfs_wbuf w;
@@ -368,40 +334,41 @@ static int setattr(benchfs_t *fs, const char *path, uint32_t mask, uint32_t mode
     bfs_wb_u32(&w, mode);
     bfs_wb_u32(&w, uid);
     bfs_wb_u32(&w, gid);
-    bfs_wb_u64(&w, 0);
+    bfs_wb_u64(&w, (uint64_t)mtime);
+    bfs_wb_u64(&w, (uint64_t)atime);
     return path_rpc(fs, BFS_OP_SETATTR, path, &w, NULL);
 }
 
 BFS_API int benchfs_chmod(benchfs_t *fs, const char *path, mode_t mode)
 {
-    char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
-        LEAVE(fs, -1);
+    struct ns_res r;
+    r.hops = 0;
+    int err = ns_resolve(fs, path, 1, &r);
+    if (err)
+        LEAVE(fs, ns_fail_path(err, "chmod", path));
+    const char *p = r.path;
+    struct bfs_inode ino = r.ino;
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EPERM, "chmod /: the root is fixed"));
-    struct bfs_inode ino;
-    int err = ns_lookup(fs, p, &ino);
-    if (err)
-        LEAVE(fs, bfs_fail(-err, "chmod %s", p));
     if (fs->uid != 0 && fs->uid != ino.uid)
         LEAVE(fs, bfs_fail(EPERM, "chmod %s: not the owner", p));
-    err = setattr(fs, p, BFS_SETATTR_MODE, (uint32_t)mode & 07777, 0, 0);
+    err = ns_setattr(fs, p, BFS_SETATTR_MODE, (uint32_t)mode & 07777, 0, 0, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "chmod %s", p) : 0);
 }
 
 BFS_API int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid)
 {
-    char p[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(path, p))
-        LEAVE(fs, -1);
+    struct ns_res r;
+    r.hops = 0;
+    int err = ns_resolve(fs, path, 1, &r);
+    if (err)
+        LEAVE(fs, ns_fail_path(err, "chown", path));
+    const char *p = r.path;
+    struct bfs_inode ino = r.ino;
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EPERM, "chown /: the root is fixed"));
-    struct bfs_inode ino;
-    int err = ns_lookup(fs, p, &ino);
-    if (err)
-        LEAVE(fs, bfs_fail(-err, "chown %s", p));
     uint32_t mask = 0;
     if (uid != (uid_t)-1 && uid != ino.uid)
         mask |= BFS_SETATTR_UID;
@@ -409,16 +376,14 @@ BFS_API int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid)
         mask |= BFS_SETATTR_GID;
     if (fs->uid != 0) {
         /* POSIX: only root gives files away; an owner may pick one of its own groups. */
-        int own_group = gid == fs->gid;
-        for (int i = 0; !own_group && i < fs->ngroups; i++)
-            own_group = fs->groups[i] == gid;
+        int own_group = cred_in_group(fs, gid);
         if ((mask & BFS_SETATTR_UID) || fs->uid != ino.uid ||
             ((mask & BFS_SETATTR_GID) && !own_group))
             LEAVE(fs, bfs_fail(EPERM, "chown %s", p));
     }
     if (!mask)
         LEAVE(fs, 0);
-    err = setattr(fs, p, mask, 0, (uint32_t)uid, (uint32_t)gid);
+    err = ns_setattr(fs, p, mask, 0, (uint32_t)uid, (uint32_t)gid, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "chown %s", p) : 0);
 }
 

@@ -12,6 +12,7 @@
 struct moved {
     char *path;
     struct bfs_inode ino;
+    char *target; /* links only */
 };
 
 struct moved_list {
@@ -19,7 +20,8 @@ struct moved_list {
     size_t n, cap;
 };
 
-static int push(struct moved_list *l, const char *path, const struct bfs_inode *ino)
+static int push(struct moved_list *l, const char *path, const struct bfs_inode *ino,
+                const char *target)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
@@ -30,16 +32,22 @@ static int push(struct moved_list *l, const char *path, const struct bfs_inode *
         l->cap = cap;
     }
     l->v[l->n].path = strdup(path);
-    if (!l->v[l->n].path)
+    l->v[l->n].target = S_ISLNK(ino->mode) ? strdup(target) : NULL;
+    if (!l->v[l->n].path || (S_ISLNK(ino->mode) && !l->v[l->n].target)) {
+        free(l->v[l->n].path);
+        free(l->v[l->n].target);
         return -ENOMEM;
+    }
     l->v[l->n++].ino = *ino;
     return 0;
 }
 
 static void list_free(struct moved_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].path);
+        free(l->v[i].target);
+    }
     free(l->v);
 }
 
@@ -67,14 +75,19 @@ static int subtree(benchfs_t *fs, const char *dir, struct moved_list *out)
             int more = bfs_rb_u8(&r);
             bfs_rb_init(&r, c.rdata, c.rdata_len);
             for (uint32_t k = 0; k < count && !err; k++) {
-                char path[BFS_PATH_MAX];
+                char path[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1] = "";
                 struct bfs_inode ino;
                 bfs_rb_str(&r, path, sizeof path);
                 bfs_inode_get(&r, &ino);
+                if (!r.err && S_ISLNK(ino.mode)) /* a link travels with its target */
+                    bfs_rb_str(&r, target, sizeof target);
                 if (r.err)
                     err = -EPROTO;
+                else if (bfs_inode_check(&ino) ||
+                         (S_ISLNK(ino.mode) && bfs_symlink_target_check(target, strlen(target))))
+                    err = -EIO;
                 else
-                    err = push(out, path, &ino);
+                    err = push(out, path, &ino, target);
                 strcpy(after, path);
             }
             rpc_release(&c);
@@ -96,7 +109,7 @@ int ns_find_fileid(benchfs_t *fs, uint64_t fileid, char *path_out)
     if (!err) {
         err = -ENOENT;
         for (size_t i = 0; i < list.n; i++) {
-            if (list.v[i].ino.fileid == fileid && !S_ISDIR(list.v[i].ino.mode)) {
+            if (list.v[i].ino.fileid == fileid && S_ISREG(list.v[i].ino.mode)) {
                 strcpy(path_out, list.v[i].path);
                 err = 0;
                 break;
@@ -122,7 +135,7 @@ static int rename_dir(benchfs_t *fs, const char *from, const char *to,
     int replaced;
     struct bfs_inode old;
     if (!err)
-        err = ns_put_entry(fs, to, src, BFS_PUT_NOREPLACE, &replaced, &old);
+        err = ns_put_entry(fs, to, src, NULL, BFS_PUT_NOREPLACE, &replaced, &old);
     if (!err)
         qsort(list.v, list.n, sizeof *list.v, by_depth);
     size_t flen = strlen(from);
@@ -134,7 +147,7 @@ static int rename_dir(benchfs_t *fs, const char *from, const char *to,
         }
         strcpy(np, to);
         strcat(np, list.v[i].path + flen);
-        err = ns_put_entry(fs, np, &list.v[i].ino, 0, &replaced, &old);
+        err = ns_put_entry(fs, np, &list.v[i].ino, list.v[i].target, 0, &replaced, &old);
     }
     /* Only once the new tree is complete does the old one go, deepest first. */
     for (size_t i = list.n; i-- > 0 && !err;)
@@ -149,22 +162,26 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
 {
     char from[BFS_PATH_MAX], to[BFS_PATH_MAX];
     ENTER(fs);
-    if (ns_normalize(oldpath, from) || ns_normalize(newpath, to))
+    /* Both paths are checked before either parent is looked up. */
+    if (ns_check_user_path(oldpath) || ns_check_user_path(newpath))
+        LEAVE(fs, -1);
+    /* Parents first: "/file" -> "/file/x" is ENOTDIR (a file is no prefix of anything). A link
+     * in the last component is renamed itself, not what it points at. */
+    if (ns_parent_for_change(fs, oldpath, from, "rename") ||
+        ns_parent_for_change(fs, newpath, to, "rename to"))
         LEAVE(fs, -1);
     if (strcmp(from, "/") == 0 || strcmp(to, "/") == 0)
         LEAVE(fs, bfs_fail(EBUSY, "rename %s -> %s: the root cannot move", from, to));
-    /* Parents first: "/file" -> "/file/x" is ENOTDIR (a file is no prefix of anything). */
-    if (ns_check_parent(fs, from) || ns_check_parent(fs, to))
-        LEAVE(fs, -1);
     if (strcmp(from, to) != 0 && bfs_path_is_within(to, from))
         LEAVE(fs, bfs_fail(EINVAL, "rename %s -> %s: into itself", from, to));
     struct bfs_inode src, dst;
-    int err = ns_lookup(fs, from, &src);
+    char target[BFS_SYMLINK_MAX + 1];
+    int err = ns_lookup_link(fs, from, &src, target);
     if (err)
         LEAVE(fs, bfs_fail(-err, "rename %s", from));
     if (strcmp(from, to) == 0)
         LEAVE(fs, 0);
-    err = ns_lookup_entry(fs, to, &dst); /* its parent is a directory: checked above */
+    err = ns_lookup_link(fs, to, &dst, NULL); /* its parent is a directory: checked above */
     int exists = err == 0;
     if (err && err != -ENOENT)
         LEAVE(fs, bfs_fail(-err, "rename: %s", to));
@@ -187,11 +204,11 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
     } else {
         int replaced = 0;
         struct bfs_inode old;
-        err = ns_put_entry(fs, to, &src, 0, &replaced, &old);
+        err = ns_put_entry(fs, to, &src, target, 0, &replaced, &old);
         if (!err)
             err = ns_remove_entry(fs, from, BFS_REMOVE_FILE, src.fileid, NULL);
         /* The file that was replaced loses its data, as after unlink. */
-        if (!err && replaced && old.fileid != src.fileid && !S_ISDIR(old.mode))
+        if (!err && replaced && old.fileid != src.fileid && S_ISREG(old.mode))
             err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
     }
     if (err)

@@ -2,6 +2,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 
 const char *bfs_op_name(int op)
@@ -29,6 +30,8 @@ const char *bfs_op_name(int op)
         [BFS_OP_CHUNK_DIR] = "chunk_dir",
         [BFS_OP_CHUNK_RESERVE] = "chunk_reserve",
         [BFS_OP_CHUNK_RELEASE] = "chunk_release",
+        [BFS_OP_SYMLINK] = "symlink",
+        [BFS_OP_READDIRPLUS] = "readdirplus",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";
@@ -87,13 +90,18 @@ static int time_valid(int64_t t) { return t >= 0; }
 int bfs_inode_check(const struct bfs_inode *ino)
 {
     uint32_t type = ino->mode & S_IFMT;
-    if (type != S_IFREG && type != S_IFDIR)
+    if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
         return -EINVAL;
     if (ino->mode & ~(uint32_t)(S_IFMT | 07777))
         return -EINVAL;
-    if (type == S_IFREG ? !bfs_chunk_size_valid(ino->chunk_size)
-                        : ino->chunk_size != 0 && !bfs_chunk_size_valid(ino->chunk_size))
+    if (type == S_IFLNK) {
+        /* A link holds no chunks; its size is its target's length. */
+        if (ino->chunk_size != 0 || ino->size == 0 || ino->size > BFS_SYMLINK_MAX)
+            return -EINVAL;
+    } else if (type == S_IFREG ? !bfs_chunk_size_valid(ino->chunk_size)
+                               : ino->chunk_size != 0 && !bfs_chunk_size_valid(ino->chunk_size)) {
         return -EINVAL; /* directories are made with 0 */
+    }
     if (ino->fileid == 0 || ino->size > BFS_FILE_SIZE_MAX)
         return -EINVAL;
     if (ino->nlink == 0 || ino->nlink > BFS_NLINK_MAX)
@@ -117,9 +125,13 @@ int bfs_create_check(int is_create, uint32_t mode, uint32_t uid, uint32_t gid,
     return 0;
 }
 
-int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime)
+int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime,
+                      int64_t atime)
 {
-    if (mask & ~(BFS_SETATTR_MODE | BFS_SETATTR_UID | BFS_SETATTR_GID | BFS_SETATTR_MTIME))
+    if (mask & ~(BFS_SETATTR_MODE | BFS_SETATTR_UID | BFS_SETATTR_GID | BFS_SETATTR_MTIME |
+                 BFS_SETATTR_ATIME))
+        return -EINVAL;
+    if ((mask & BFS_SETATTR_ATIME) && !time_valid(atime))
         return -EINVAL;
     if ((mask & BFS_SETATTR_MODE) && (mode & ~07777u))
         return -EINVAL;
@@ -137,4 +149,11 @@ int bfs_size_update_check(uint64_t size, uint32_t how, int64_t mtime)
     if (size > BFS_FILE_SIZE_MAX)
         return -EFBIG;
     return 0;
+}
+
+int bfs_symlink_target_check(const char *target, size_t len)
+{
+    if (len == 0 || memchr(target, '\0', len))
+        return -EINVAL;
+    return len > BFS_SYMLINK_MAX ? -ENAMETOOLONG : 0;
 }

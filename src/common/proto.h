@@ -10,17 +10,20 @@
  *  MKDIR           str path, u32 mode, u32 uid, u32 gid       inode
  *  CREATE          str path, u32 mode, u32 uid, u32 gid,      u8 created, inode
  *                  u32 chunk_size, u32 flags (EXCL)
- *  LOOKUP          str path                                   inode
+ *  LOOKUP          str path                                   inode; data: the target
+ *                                                             (symbolic links only)
  *  SETATTR         str path, u32 mask, u32 mode, u32 uid,     inode
- *                  u32 gid, u64 mtime
+ *                  u32 gid, u64 mtime, u64 atime
  *  SIZE_UPDATE     str path, u64 fileid, u64 size,            inode
  *                  u32 how (EXTEND|SET), u64 mtime
  *  REMOVE          str path, u32 kind, u64 fileid (0: any)    inode (the removed one)
  *  READDIR         str dir, u32 max, str after-name           u32 count, u8 more;
  *                                                             data: count x (u64 ino, u32 mode, str name)
  *  META_PUT        str path, inode, u32 flags (NOREPLACE)     u8 replaced, inode (the old one)
+ *                  [, str target: S_IFLNK only]
  *  SUBTREE         str dir, u32 max, str after-path           u32 count, u8 more;
- *                                                             data: count x (str path, inode)
+ *                                                             data: count x (str path, inode
+ *                                                             [, str target: S_IFLNK only])
  *  CHUNK_WRITE     u64 fileid, u64 chunk, u64 offset,         u64 bytes written
  *                  u32 chunk_size; data: the bytes
  *  CHUNK_READ      u64 fileid, u64 chunk, u64 offset,         data: the bytes (short at chunk end)
@@ -48,6 +51,13 @@
  *  HELLO           -                                          - (a no-op, kept so the opcode
  *                                                             stays taken; any argument or
  *                                                             payload is EPROTO)
+ *  SYMLINK         str path, u32 uid, u32 gid, str target     inode (EEXIST if path exists)
+ *  READDIRPLUS     as READDIR                                 u32 count, u8 more;
+ *                                                             data: count x (str name, inode)
+ *
+ * A symbolic link (S_IFLNK) is an inode whose size is the length of its target (1 to
+ * BFS_SYMLINK_MAX bytes, no NUL, stored verbatim) and chunk size 0; the metadata server keeps
+ * the target with the inode. Servers never follow links: clients resolve paths (DESIGN.md).
  *
  * Connections need no introduction: a remote client connects to the server's UCX listener
  * (the server's endpoint, with peer-failure handling, is made from the connection request),
@@ -84,6 +94,8 @@ enum bfs_op {
     BFS_OP_CHUNK_DIR,
     BFS_OP_CHUNK_RESERVE,
     BFS_OP_CHUNK_RELEASE,
+    BFS_OP_SYMLINK,
+    BFS_OP_READDIRPLUS,
     BFS_OP__COUNT
 };
 
@@ -96,6 +108,7 @@ const char *bfs_op_name(int op);
 #define BFS_SETATTR_UID 2u
 #define BFS_SETATTR_GID 4u
 #define BFS_SETATTR_MTIME 8u
+#define BFS_SETATTR_ATIME 16u
 /* SIZE_UPDATE how */
 #define BFS_SIZE_EXTEND 0u /* size = max(size, new): concurrent writers of one file */
 #define BFS_SIZE_SET 1u    /* size = new: truncate */
@@ -109,7 +122,7 @@ const char *bfs_op_name(int op);
 struct bfs_inode {
     uint64_t fileid; /* chunks are keyed by this, so rename never moves data */
     uint64_t size;
-    uint32_t mode; /* S_IFREG / S_IFDIR | permission bits */
+    uint32_t mode; /* S_IFREG / S_IFDIR / S_IFLNK | permission bits */
     uint32_t uid, gid;
     uint32_t chunk_size;
     uint32_t nlink;
@@ -128,6 +141,7 @@ void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);
 #define BFS_CHUNK_SIZE_MAX (64u << 20)
 #define BFS_FILE_SIZE_MAX ((uint64_t)INT64_MAX) /* the largest off_t */
 #define BFS_NLINK_MAX 65535u
+#define BFS_SYMLINK_MAX 4095u /* bytes of a symbolic link's target */
 
 int bfs_chunk_size_valid(uint64_t chunk_size);
 /* [off, off+len) of chunk `index`: inside the chunk, and inside the largest file. 0 or -EINVAL */
@@ -138,7 +152,11 @@ int bfs_inode_check(const struct bfs_inode *ino);
 int bfs_create_check(int is_create, uint32_t mode, uint32_t uid, uint32_t gid,
                      uint32_t chunk_size, uint32_t flags);
 /* The fields of a SETATTR that its mask says will be stored: 0 or -EINVAL. */
-int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime);
+int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime,
+                      int64_t atime);
+/* A symbolic link's target as stored: 1..BFS_SYMLINK_MAX bytes, no NUL. 0 or -EINVAL
+ * (-ENAMETOOLONG when too long). */
+int bfs_symlink_target_check(const char *target, size_t len);
 /* SIZE_UPDATE: -EINVAL (how, mtime), -EFBIG (size), or 0. mtime 0 means "now". */
 int bfs_size_update_check(uint64_t size, uint32_t how, int64_t mtime);
 

@@ -96,8 +96,8 @@ static void op_mkdir_create(struct srv_req *req, struct bfs_rbuf *r, int is_crea
         ino.mode = (is_create ? S_IFREG : S_IFDIR) | (mode & 07777);
         ino.nlink = is_create ? 1 : 2;
         ino.atime_ns = ino.mtime_ns = ino.ctime_ns = now();
-        err = meta_create(s->meta, path, &ino, is_create ? (flags & BFS_CREATE_EXCL) : 1, &out,
-                          &created);
+        err = meta_create(s->meta, path, &ino, NULL, is_create ? (flags & BFS_CREATE_EXCL) : 1,
+                          &out, &created);
     }
     if (is_create)
         reply_inode(req, err, &out, 1, created);
@@ -105,6 +105,37 @@ static void op_mkdir_create(struct srv_req *req, struct bfs_rbuf *r, int is_crea
         reply_inode(req, err, &out, 0, 0);
 }
 
+/* SYMLINK: a new link, owned by uid/gid, mode 0777 as everywhere. */
+static void op_symlink(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    char path[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1];
+    int err = get_path(r, path);
+    struct bfs_inode ino = {0}, out = {0};
+    ino.uid = bfs_rb_u32(r);
+    ino.gid = bfs_rb_u32(r);
+    size_t tlen = bfs_rb_str(r, target, sizeof target);
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    if (!err && strcmp(path, "/") == 0)
+        err = -EEXIST;
+    if (!err)
+        err = bfs_symlink_target_check(target, tlen);
+    if (!err)
+        err = bfs_create_check(0, 0777, ino.uid, ino.gid, 0, 0);
+    int created = 0;
+    if (!err) {
+        ino.fileid = server_new_fileid(s);
+        ino.mode = S_IFLNK | 0777;
+        ino.nlink = 1;
+        ino.size = tlen;
+        ino.atime_ns = ino.mtime_ns = ino.ctime_ns = now();
+        err = meta_create(s->meta, path, &ino, target, 1, &out, &created);
+    }
+    reply_inode(req, err, &out, 0, 0);
+}
+
+/* A link's target travels as the reply payload, so following a link costs no second call. */
 static void op_lookup(struct srv_req *req, struct bfs_rbuf *r)
 {
     char path[BFS_PATH_MAX];
@@ -112,8 +143,24 @@ static void op_lookup(struct srv_req *req, struct bfs_rbuf *r)
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
     struct bfs_inode ino = {0};
+    char target[BFS_SYMLINK_MAX + 1];
     if (!err)
-        err = meta_get(req->srv->meta, path, &ino);
+        err = meta_get(req->srv->meta, path, &ino, target);
+    if (!err && S_ISLNK(ino.mode)) {
+        size_t n = strlen(target);
+        req->io_buf = malloc(n + 1); /* freed with the request, after the reply is out */
+        if (!req->io_buf) {
+            reply_empty(req, -ENOMEM);
+            return;
+        }
+        memcpy(req->io_buf, target, n + 1);
+        uint8_t buf[BFS_INODE_WIRE_LEN];
+        struct bfs_wbuf w;
+        bfs_wb_init(&w, buf, sizeof buf);
+        bfs_inode_put(&w, &ino);
+        server_reply(req, 0, buf, w.len, req->io_buf, n);
+        return;
+    }
     reply_inode(req, err, &ino, 0, 0);
 }
 
@@ -122,16 +169,14 @@ static void op_setattr(struct srv_req *req, struct bfs_rbuf *r)
     char path[BFS_PATH_MAX];
     int err = get_path(r, path);
     uint32_t mask = bfs_rb_u32(r), mode = bfs_rb_u32(r), uid = bfs_rb_u32(r), gid = bfs_rb_u32(r);
-    int64_t mtime = (int64_t)bfs_rb_u64(r);
+    int64_t mtime = (int64_t)bfs_rb_u64(r), atime = (int64_t)bfs_rb_u64(r);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
     if (!err)
-        err = bfs_setattr_check(mask, mode, uid, gid, mtime);
-    if (!(mask & BFS_SETATTR_MTIME))
-        mtime = now();
+        err = bfs_setattr_check(mask, mode, uid, gid, mtime, atime);
     struct bfs_inode ino;
     if (!err)
-        err = meta_setattr(req->srv->meta, path, mask, mode, uid, gid, mtime, &ino);
+        err = meta_setattr(req->srv->meta, path, mask, mode, uid, gid, mtime, atime, now(), &ino);
     reply_inode(req, err, &ino, 0, 0);
 }
 
@@ -175,15 +220,23 @@ static void op_meta_put(struct srv_req *req, struct bfs_rbuf *r)
     struct bfs_inode ino, old;
     bfs_inode_get(r, &ino);
     uint32_t flags = bfs_rb_u32(r);
+    char target[BFS_SYMLINK_MAX + 1] = "";
+    size_t tlen = 0;
+    int bad_inode = bfs_inode_check(&ino); /* stored as sent: every field must be sane */
+    if (S_ISLNK(ino.mode) && !bad_inode) /* a link moves with its target (a rename) */
+        tlen = bfs_rb_str(r, target, sizeof target);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
     if (!err && strcmp(path, "/") == 0)
         err = -EBUSY;
     if (!err)
-        err = bfs_inode_check(&ino); /* stored as sent: every field must be sane */
+        err = bad_inode;
+    if (!err && S_ISLNK(ino.mode) && (bfs_symlink_target_check(target, tlen) || tlen != ino.size))
+        err = -EINVAL;
     int replaced = 0;
     if (!err)
-        err = meta_put(req->srv->meta, path, &ino, flags & BFS_PUT_NOREPLACE, &old, &replaced);
+        err = meta_put(req->srv->meta, path, &ino, target, flags & BFS_PUT_NOREPLACE, &old,
+                       &replaced);
     uint8_t buf[REPLY_ARGS_MAX];
     struct bfs_wbuf w;
     bfs_wb_init(&w, buf, sizeof buf);
@@ -194,16 +247,23 @@ static void op_meta_put(struct srv_req *req, struct bfs_rbuf *r)
 }
 
 /* Listing pages: entries accumulate in a heap buffer sent as the reply payload. */
+enum listing_kind { LIST_NAMES, LIST_PLUS, LIST_SUBTREE };
 struct listing {
     struct bfs_wbuf w;
-    int with_inode;
+    enum listing_kind kind;
 };
 
-static int emit_entry(void *arg, const char *path, const char *name, const struct bfs_inode *ino)
+static int emit_entry(void *arg, const char *path, const char *name, const struct bfs_inode *ino,
+                      const char *target)
 {
     struct listing *l = arg;
-    if (l->with_inode) {
+    if (l->kind == LIST_SUBTREE) {
         bfs_wb_str(&l->w, path);
+        bfs_inode_put(&l->w, ino);
+        if (S_ISLNK(ino->mode))
+            bfs_wb_str(&l->w, target);
+    } else if (l->kind == LIST_PLUS) {
+        bfs_wb_str(&l->w, name);
         bfs_inode_put(&l->w, ino);
     } else {
         bfs_wb_u64(&l->w, ino->fileid);
@@ -213,8 +273,9 @@ static int emit_entry(void *arg, const char *path, const char *name, const struc
     return l->w.err ? -1 : 0;
 }
 
-static void op_listing(struct srv_req *req, struct bfs_rbuf *r, int subtree)
+static void op_listing(struct srv_req *req, struct bfs_rbuf *r, enum listing_kind kind)
 {
+    int subtree = kind == LIST_SUBTREE;
     char dir[BFS_PATH_MAX], after[BFS_PATH_MAX];
     int err = get_path(r, dir);
     uint32_t max = bfs_rb_u32(r);
@@ -230,9 +291,11 @@ static void op_listing(struct srv_req *req, struct bfs_rbuf *r, int subtree)
     uint32_t cap_entries = subtree ? 256 : 4096;
     if (max == 0 || max > cap_entries)
         max = cap_entries;
-    size_t cap = subtree ? (size_t)max * (2 + BFS_PATH_MAX + BFS_INODE_WIRE_LEN)
-                         : (size_t)max * (8 + 4 + 2 + BFS_NAME_MAX);
-    struct listing l = {.with_inode = subtree};
+    size_t cap = subtree ? (size_t)max * (2 + BFS_PATH_MAX + BFS_INODE_WIRE_LEN + 2 +
+                                          BFS_SYMLINK_MAX)
+                 : kind == LIST_PLUS ? (size_t)max * (2 + BFS_NAME_MAX + BFS_INODE_WIRE_LEN)
+                                     : (size_t)max * (8 + 4 + 2 + BFS_NAME_MAX);
+    struct listing l = {.kind = kind};
     char *buf = NULL;
     int count = 0, more = 0;
     if (!err) {
@@ -726,9 +789,9 @@ void handle_request(struct srv_req *req)
     case BFS_OP_SETATTR: op_setattr(req, &r); break;
     case BFS_OP_SIZE_UPDATE: op_size_update(req, &r); break;
     case BFS_OP_REMOVE: op_remove(req, &r); break;
-    case BFS_OP_READDIR: op_listing(req, &r, 0); break;
+    case BFS_OP_READDIR: op_listing(req, &r, LIST_NAMES); break;
     case BFS_OP_META_PUT: op_meta_put(req, &r); break;
-    case BFS_OP_SUBTREE: op_listing(req, &r, 1); break;
+    case BFS_OP_SUBTREE: op_listing(req, &r, LIST_SUBTREE); break;
     case BFS_OP_CHUNK_WRITE: op_chunk_write(req, &r); break;
     case BFS_OP_CHUNK_READ: op_chunk_read(req, &r); break;
     case BFS_OP_CHUNK_TRUNCATE: op_chunk_truncate(req, &r); break;
@@ -739,6 +802,8 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_DIR: op_chunk_dir(req, &r); break;
     case BFS_OP_CHUNK_RESERVE: op_chunk_reserve(req, &r); break;
     case BFS_OP_CHUNK_RELEASE: op_chunk_release(req, &r); break;
+    case BFS_OP_SYMLINK: op_symlink(req, &r); break;
+    case BFS_OP_READDIRPLUS: op_listing(req, &r, LIST_PLUS); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

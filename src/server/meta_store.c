@@ -17,7 +17,8 @@ struct meta_store {
 };
 
 #define KEY_MAX (8 + BFS_NAME_MAX)
-#define VAL_MAX (BFS_INODE_WIRE_LEN + 2 + BFS_PATH_MAX)
+/* A link's target follows the path (S_IFLNK only). */
+#define VAL_MAX (BFS_INODE_WIRE_LEN + 2 + BFS_PATH_MAX + 2 + BFS_SYMLINK_MAX)
 
 static int lmdb_errno(int rc)
 {
@@ -56,23 +57,32 @@ static int make_key(uint8_t *key, size_t *len, const char *path)
     return 0;
 }
 
-static size_t encode_val(uint8_t *buf, const char *path, const struct bfs_inode *ino)
+static size_t encode_val(uint8_t *buf, const char *path, const struct bfs_inode *ino,
+                         const char *target)
 {
     struct bfs_wbuf w;
     bfs_wb_init(&w, buf, VAL_MAX);
     bfs_inode_put(&w, ino);
     bfs_wb_str(&w, path);
+    if (S_ISLNK(ino->mode))
+        bfs_wb_str(&w, target ? target : "");
     return w.len;
 }
 
-/* Decode a stored value; the path is optional. Corrupt values read as -EIO. */
-static int decode_val(const MDB_val *v, struct bfs_inode *ino, char *path)
+/* Decode a stored value; path and target (BFS_SYMLINK_MAX + 1 bytes) are optional; the
+ * target is "" unless the inode is a link. Corrupt values read as -EIO. */
+static int decode_val(const MDB_val *v, struct bfs_inode *ino, char *path, char *target)
 {
     struct bfs_rbuf r;
     bfs_rb_init(&r, v->mv_data, v->mv_size);
     bfs_inode_get(&r, ino);
     char tmp[BFS_PATH_MAX];
     bfs_rb_str(&r, path ? path : tmp, BFS_PATH_MAX);
+    char ttmp[BFS_SYMLINK_MAX + 1];
+    char *t = target ? target : ttmp;
+    t[0] = '\0';
+    if (S_ISLNK(ino->mode))
+        bfs_rb_str(&r, t, BFS_SYMLINK_MAX + 1);
     return bfs_rb_done(&r) ? 0 : -EIO;
 }
 
@@ -148,43 +158,43 @@ static int wtxn_end(struct wtxn *t, int err)
     return lmdb_errno(mdb_txn_commit(t->txn));
 }
 
-static int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino)
+static int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino, char *target)
 {
     MDB_val v;
     int rc = mdb_get(t->txn, m->dbi, &t->k, &v);
     if (rc)
         return lmdb_errno(rc);
-    return decode_val(&v, ino, NULL);
+    return decode_val(&v, ino, NULL, target);
 }
 
 static int txn_put(struct meta_store *m, struct wtxn *t, const char *path,
-                   const struct bfs_inode *ino)
+                   const struct bfs_inode *ino, const char *target)
 {
     uint8_t buf[VAL_MAX];
-    MDB_val v = {.mv_size = encode_val(buf, path, ino), .mv_data = buf};
+    MDB_val v = {.mv_size = encode_val(buf, path, ino, target), .mv_data = buf};
     return lmdb_errno(mdb_put(t->txn, m->dbi, &t->k, &v, 0));
 }
 
-int meta_get(struct meta_store *m, const char *path, struct bfs_inode *out)
+int meta_get(struct meta_store *m, const char *path, struct bfs_inode *out, char *target)
 {
     struct wtxn t;
     int err = wtxn_begin(m, &t, path, 0);
     if (err)
         return err;
-    err = txn_get(m, &t, out);
+    err = txn_get(m, &t, out, target);
     mdb_txn_abort(t.txn);
     return err;
 }
 
-int meta_create(struct meta_store *m, const char *path, const struct bfs_inode *ino, int excl,
-                struct bfs_inode *out, int *created)
+int meta_create(struct meta_store *m, const char *path, const struct bfs_inode *ino,
+                const char *target, int excl, struct bfs_inode *out, int *created)
 {
     struct wtxn t;
     int err = wtxn_begin(m, &t, path, 1);
     if (err)
         return err;
     *created = 0;
-    err = txn_get(m, &t, out);
+    err = txn_get(m, &t, out, NULL);
     if (err == 0) {
         if (excl)
             err = -EEXIST;
@@ -199,7 +209,7 @@ int meta_create(struct meta_store *m, const char *path, const struct bfs_inode *
     }
     if (err != -ENOENT)
         return wtxn_end(&t, err);
-    err = txn_put(m, &t, path, ino);
+    err = txn_put(m, &t, path, ino, target);
     if (!err) {
         *out = *ino;
         *created = 1;
@@ -207,30 +217,32 @@ int meta_create(struct meta_store *m, const char *path, const struct bfs_inode *
     return wtxn_end(&t, err);
 }
 
-int meta_put(struct meta_store *m, const char *path, const struct bfs_inode *ino, int noreplace,
-             struct bfs_inode *old, int *replaced)
+int meta_put(struct meta_store *m, const char *path, const struct bfs_inode *ino,
+             const char *target, int noreplace, struct bfs_inode *old, int *replaced)
 {
     struct wtxn t;
     int err = wtxn_begin(m, &t, path, 1);
     if (err)
         return err;
-    err = txn_get(m, &t, old);
+    err = txn_get(m, &t, old, NULL);
     *replaced = err == 0;
     if (err == 0 && noreplace)
         return wtxn_end(&t, -EEXIST);
     if (err && err != -ENOENT)
         return wtxn_end(&t, err);
-    return wtxn_end(&t, txn_put(m, &t, path, ino));
+    return wtxn_end(&t, txn_put(m, &t, path, ino, target));
 }
 
 int meta_setattr(struct meta_store *m, const char *path, uint32_t mask, uint32_t mode,
-                 uint32_t uid, uint32_t gid, int64_t mtime, struct bfs_inode *out)
+                 uint32_t uid, uint32_t gid, int64_t mtime, int64_t atime, int64_t ctime,
+                 struct bfs_inode *out)
 {
     struct wtxn t;
     int err = wtxn_begin(m, &t, path, 1);
     if (err)
         return err;
-    err = txn_get(m, &t, out);
+    char target[BFS_SYMLINK_MAX + 1];
+    err = txn_get(m, &t, out, target);
     if (!err) {
         if (mask & BFS_SETATTR_MODE)
             out->mode = (out->mode & S_IFMT) | (mode & 07777);
@@ -240,8 +252,10 @@ int meta_setattr(struct meta_store *m, const char *path, uint32_t mask, uint32_t
             out->gid = gid;
         if (mask & BFS_SETATTR_MTIME)
             out->mtime_ns = mtime;
-        out->ctime_ns = mtime;
-        err = txn_put(m, &t, path, out);
+        if (mask & BFS_SETATTR_ATIME)
+            out->atime_ns = atime;
+        out->ctime_ns = ctime;
+        err = txn_put(m, &t, path, out, target);
     }
     return wtxn_end(&t, err);
 }
@@ -253,9 +267,11 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
     int err = wtxn_begin(m, &t, path, 1);
     if (err)
         return err;
-    err = txn_get(m, &t, out);
+    err = txn_get(m, &t, out, NULL);
     if (!err && S_ISDIR(out->mode))
         err = -EISDIR;
+    if (!err && S_ISLNK(out->mode))
+        err = -EINVAL; /* a link has no data: clients size what it points at */
     if (!err && fileid && out->fileid != fileid)
         err = -ESTALE;
     if (!err) {
@@ -264,7 +280,7 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
         if (mtime > out->mtime_ns)
             out->mtime_ns = mtime;
         out->ctime_ns = out->mtime_ns;
-        err = txn_put(m, &t, path, out);
+        err = txn_put(m, &t, path, out, NULL);
     }
     return wtxn_end(&t, err);
 }
@@ -276,7 +292,7 @@ int meta_remove(struct meta_store *m, const char *path, uint32_t kind, uint64_t 
     int err = wtxn_begin(m, &t, path, 1);
     if (err)
         return err;
-    err = txn_get(m, &t, old);
+    err = txn_get(m, &t, old, NULL);
     if (!err && kind == BFS_REMOVE_FILE && S_ISDIR(old->mode))
         err = -EISDIR;
     if (!err && kind == BFS_REMOVE_DIR && !S_ISDIR(old->mode))
@@ -291,7 +307,8 @@ int meta_remove(struct meta_store *m, const char *path, uint32_t kind, uint64_t 
 /* Shared cursor walk for readdir and subtree. */
 static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, int skip_equal,
                 int (*accept)(void *ctx, const MDB_val *k, const char *path,
-                              const struct bfs_inode *ino, int dry, int *stop),
+                              const struct bfs_inode *ino, const char *target, int dry,
+                              int *stop),
                 void *ctx, uint32_t max, int *more)
 {
     MDB_txn *txn;
@@ -310,16 +327,16 @@ static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, in
     rc = mdb_cursor_get(cur, &k, &v, start_len ? MDB_SET_RANGE : MDB_FIRST);
     if (rc == 0 && skip_equal && k.mv_size == start_len && memcmp(k.mv_data, start, start_len) == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    char path[BFS_PATH_MAX];
+    char path[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1];
     struct bfs_inode ino;
     while (rc == 0) {
-        if (decode_val(&v, &ino, path) != 0) {
+        if (decode_val(&v, &ino, path, target) != 0) {
             LOG_WARN("metadata store: skipping a corrupt record");
         } else {
             int stop = 0;
             if ((uint32_t)count >= max) {
                 /* Only report "more" if the next entry would have been accepted. */
-                int more_here = accept(ctx, &k, path, &ino, 1, &stop) > 0 && !stop;
+                int more_here = accept(ctx, &k, path, &ino, target, 1, &stop) > 0 && !stop;
                 if (!more_here && !stop) {
                     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
                     continue; /* skipped entry: keep probing */
@@ -327,7 +344,7 @@ static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, in
                 *more = more_here;
                 break;
             }
-            int r = accept(ctx, &k, path, &ino, 0, &stop);
+            int r = accept(ctx, &k, path, &ino, target, 0, &stop);
             if (stop)
                 break;
             if (r > 0)
@@ -355,7 +372,7 @@ struct walk_ctx {
 
 /* accept() returns 1 when counted, 0 when skipped; sets *stop to end the walk. */
 static int accept_child(void *vctx, const MDB_val *k, const char *path,
-                        const struct bfs_inode *ino, int dry, int *stop)
+                        const struct bfs_inode *ino, const char *target, int dry, int *stop)
 {
     struct walk_ctx *c = vctx;
     if (k->mv_size < 8 || memcmp(k->mv_data, c->prefix, 8) != 0) {
@@ -366,7 +383,7 @@ static int accept_child(void *vctx, const MDB_val *k, const char *path,
     const char *name = bfs_path_split(path, parent);
     if (!name || strcmp(parent, c->dir) != 0)
         return 0; /* a hash collision with another directory */
-    return dry ? 1 : (c->fn(c->arg, path, name, ino) < 0 ? -EIO : 1);
+    return dry ? 1 : (c->fn(c->arg, path, name, ino, target) < 0 ? -EIO : 1);
 }
 
 int meta_readdir(struct meta_store *m, const char *dir, const char *after, uint32_t max,
@@ -380,7 +397,7 @@ int meta_readdir(struct meta_store *m, const char *dir, const char *after, uint3
 }
 
 static int accept_below(void *vctx, const MDB_val *k, const char *path,
-                        const struct bfs_inode *ino, int dry, int *stop)
+                        const struct bfs_inode *ino, const char *target, int dry, int *stop)
 {
     (void)k;
     (void)stop;
@@ -389,7 +406,7 @@ static int accept_below(void *vctx, const MDB_val *k, const char *path,
         return 0;
     char parent[BFS_PATH_MAX];
     const char *name = bfs_path_split(path, parent);
-    return dry ? 1 : (c->fn(c->arg, path, name, ino) < 0 ? -EIO : 1);
+    return dry ? 1 : (c->fn(c->arg, path, name, ino, target) < 0 ? -EIO : 1);
 }
 
 int meta_subtree(struct meta_store *m, const char *dir, const char *after_path, uint32_t max,

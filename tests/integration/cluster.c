@@ -159,18 +159,25 @@ int test_finish(const char *name)
     return test_failures ? 1 : 0;
 }
 
-long cluster_counter(benchfs_t *fs, int nservers, const char *name)
+long cluster_counter_one(benchfs_t *fs, int server, const char *name)
 {
     static char buf[65536];
     char key[96];
-    snprintf(key, sizeof key, "%s ", name);
+    snprintf(key, sizeof key, "\n%s ", name); /* a whole key: not the tail of another */
+    if (benchfs_server_stats(fs, server, buf, sizeof buf) < 0)
+        return -1;
+    const char *p = strstr(buf, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : 0;
+}
+
+long cluster_counter(benchfs_t *fs, int nservers, const char *name)
+{
     long total = 0;
     for (int s = 0; s < nservers; s++) {
-        if (benchfs_server_stats(fs, s, buf, sizeof buf) < 0)
+        long v = cluster_counter_one(fs, s, name);
+        if (v < 0)
             return -1;
-        const char *p = strstr(buf, key);
-        if (p)
-            total += strtol(p + strlen(key), NULL, 10);
+        total += v;
     }
     return total;
 }

@@ -31,6 +31,8 @@ void cluster_stop(struct cluster *c);
 /* Sum of one server counter ("chunk_read.count", ...: benchfs_server_stats) over servers
  * 0..nservers-1; -1 if a server cannot be asked. */
 long cluster_counter(benchfs_t *fs, int nservers, const char *name);
+/* The same counter of one server; -1 if it cannot be asked. */
+long cluster_counter_one(benchfs_t *fs, int server, const char *name);
 /* A client with a short RPC timeout (ms; 0: default 5000). Exits on failure. */
 benchfs_t *cluster_client(struct cluster *c, int rpc_timeout_ms);
 

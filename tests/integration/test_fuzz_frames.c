@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fuzz_frames.c — a seeded, structure-aware frame fuzzer against real servers.
  *
- * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_CHUNK_RELEASE,
+ * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_READDIRPLUS,
  * HELLO included), from fields that make sense for a small namespace the test sets up (/fz):
  * paths, modes, ids, file ids of real files, chunk indexes, offsets and lengths inside the
  * chunk, chunk sizes, payloads. Most frames are then mutated, 1 to 3 times: the opcode
@@ -606,7 +606,19 @@ static void build(struct gframe *g, struct peer *p, int op)
         put(g, g_uid, 4, F_NUM);
         put(g, g_gid, 4, F_NUM);
         put(g, (uint64_t)time(NULL) * 1000000000ull, 8, F_NUM);
+        put(g, (uint64_t)time(NULL) * 1000000000ull, 8, F_NUM); /* atime */
         break;
+    case BFS_OP_SYMLINK: {
+        /* Targets are stored, never followed by a server: escaping ones included. */
+        static const char *const targets[] = {"f1", "../d1", "/fz/f2", "n0", "/etc/passwd",
+                                              "../../../../tmp/fuzz-escape", "."};
+        put_path(g, 0);
+        put(g, g_uid, 4, F_NUM);
+        put(g, g_gid, 4, F_NUM);
+        const char *t = targets[rnd_below(sizeof targets / sizeof targets[0])];
+        put_bytes_str(g, t, strlen(t));
+        break;
+    }
     case BFS_OP_SIZE_UPDATE:
         put_path(g, 0);
         put(g, pick_fileid(), 8, F_FILEID);
@@ -620,10 +632,11 @@ static void build(struct gframe *g, struct peer *p, int op)
         put(g, chance(70) ? 0 : pick_fileid(), 8, F_FILEID);
         break;
     case BFS_OP_READDIR:
+    case BFS_OP_READDIRPLUS:
     case BFS_OP_SUBTREE:
         put_path(g, 1);
         put(g, rnd_below(300), 4, F_NUM);
-        if (op == BFS_OP_READDIR || chance(50)) {
+        if (op != BFS_OP_SUBTREE || chance(50)) {
             const char *a = chance(50) ? "" : g_names[rnd_below(9)];
             put_bytes_str(g, a, strlen(a));
         } else {
@@ -632,6 +645,22 @@ static void build(struct gframe *g, struct peer *p, int op)
         break;
     case BFS_OP_META_PUT:
         put_path(g, 0);
+        if (chance(15)) { /* a link, with its target after the flags */
+            static const char t[] = "f1";
+            int64_t now = (int64_t)time(NULL) * 1000000000ll;
+            put(g, pick_fileid(), 8, F_FILEID);
+            put(g, sizeof t - 1, 8, F_NUM);
+            put(g, S_IFLNK | 0777, 4, F_MODE);
+            put(g, g_uid, 4, F_NUM);
+            put(g, g_gid, 4, F_NUM);
+            put(g, 0, 4, F_CS);
+            put(g, 1, 4, F_NUM);
+            for (int i = 0; i < 3; i++)
+                put(g, (uint64_t)now, 8, F_NUM);
+            put(g, rnd_below(2), 4, F_NUM);
+            put_bytes_str(g, t, sizeof t - 1);
+            break;
+        }
         put_inode(g);
         put(g, rnd_below(2), 4, F_NUM);
         break;

@@ -904,6 +904,86 @@ static void targeted(struct raw *r, int s, uint64_t file_id, uint32_t file_chunk
     }
     lookup_frame(&fr, r, "/hostile-bad-inode");
     send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, ENOENT, "bad inodes were not stored");
+    /* -- symbolic links: a target must be 1..4095 bytes without NUL, exactly the link's size
+     * when a META_PUT carries one; a link inode without its target is malformed */
+    {
+        static char t4096[4097];
+        memset(t4096, 't', 4096);
+        static const struct {
+            const char *target;
+            size_t len;
+            uint32_t uid;
+            int err;
+            const char *what;
+        } bad_sym[] = {
+            {"", 0, 0, EINVAL, "symlink empty target"},
+            {"a\0b", 3, 0, EPROTO, "symlink target with NUL"},
+            {t4096, 4096, 0, EPROTO, "symlink target 4096 bytes"},
+            {"x", 1, UINT32_MAX, EINVAL, "symlink uid -1"},
+        };
+        for (size_t i = 0; i < sizeof bad_sym / sizeof bad_sym[0]; i++) {
+            frame_init(&fr, r, BFS_OP_SYMLINK);
+            a_str(&fr, "/hostile-symlink");
+            a_u32(&fr, bad_sym[i].uid);
+            a_u32(&fr, 0);
+            a_strn(&fr, bad_sym[i].target, bad_sym[i].len);
+            send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, bad_sym[i].err, bad_sym[i].what);
+        }
+        frame_init(&fr, r, BFS_OP_SYMLINK);
+        a_str(&fr, "hostile-relative-symlink");
+        a_u32(&fr, 0);
+        a_u32(&fr, 0);
+        a_str(&fr, "x");
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EINVAL, "symlink relative path");
+        frame_init(&fr, r, BFS_OP_SYMLINK);
+        a_str(&fr, "/hostile-symlink");
+        a_u32(&fr, 0);
+        a_u32(&fr, 0);
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "symlink without target");
+        struct bfs_inode lnk = {.fileid = 5, .size = 3, .mode = S_IFLNK | 0777, .nlink = 1,
+                                .atime_ns = 1, .mtime_ns = 1, .ctime_ns = 1};
+        uint8_t enc[BFS_INODE_WIRE_LEN];
+        struct bfs_wbuf w;
+        bfs_wb_init(&w, enc, sizeof enc);
+        bfs_inode_put(&w, &lnk);
+        frame_init(&fr, r, BFS_OP_META_PUT);
+        a_str(&fr, "/hostile-symlink");
+        a_bytes(&fr, enc, w.len);
+        a_u32(&fr, 0);
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "meta_put link, no target");
+        frame_init(&fr, r, BFS_OP_META_PUT);
+        a_str(&fr, "/hostile-symlink");
+        a_bytes(&fr, enc, w.len);
+        a_u32(&fr, 0);
+        a_str(&fr, "abcd"); /* 4 bytes, the inode says 3 */
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EINVAL, "meta_put link, wrong size");
+        lookup_frame(&fr, r, "/hostile-symlink");
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, ENOENT, "bad links were not stored");
+        /* SETATTR of the old layout (no atime) is malformed now */
+        frame_init(&fr, r, BFS_OP_SETATTR);
+        a_str(&fr, "/data");
+        a_u32(&fr, BFS_SETATTR_MTIME);
+        a_u32(&fr, 0);
+        a_u32(&fr, 0);
+        a_u32(&fr, 0);
+        a_u64(&fr, 1);
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EPROTO, "setattr without atime");
+        frame_init(&fr, r, BFS_OP_SETATTR);
+        a_str(&fr, "/hostile-nothing");
+        a_u32(&fr, BFS_SETATTR_ATIME);
+        a_u32(&fr, 0);
+        a_u32(&fr, 0);
+        a_u32(&fr, 0);
+        a_u64(&fr, 1);
+        a_u64(&fr, (uint64_t)-5);
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EINVAL, "setattr atime < 0");
+        frame_init(&fr, r, BFS_OP_READDIRPLUS);
+        a_str(&fr, "/");
+        a_u32(&fr, 10);
+        a_str(&fr, "a/b");
+        send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_STATUS, EINVAL,
+                   "readdirplus after-name with '/'");
+    }
     static const int fixed_ops[] = {BFS_OP_CHUNK_WRITE, BFS_OP_CHUNK_READ, BFS_OP_CHUNK_TRUNCATE,
                                     BFS_OP_CHUNK_REMOVE, BFS_OP_FSYNC};
     for (size_t i = 0; i < sizeof fixed_ops / sizeof fixed_ops[0]; i++) {
@@ -999,7 +1079,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_MKDIR: return 2 + 12;
     case BFS_OP_CREATE: return 2 + 20;
     case BFS_OP_LOOKUP: return 2;
-    case BFS_OP_SETATTR: return 2 + 24;
+    case BFS_OP_SETATTR: return 2 + 32;
     case BFS_OP_SIZE_UPDATE: return 2 + 28;
     case BFS_OP_REMOVE: return 2 + 12;
     case BFS_OP_READDIR: return 2 + 4 + 2;
@@ -1013,6 +1093,8 @@ static size_t op_fixed_args(int op)
     case BFS_OP_CHUNK_PREFETCH: return 20;
     case BFS_OP_CHUNK_RESERVE: return 36;
     case BFS_OP_CHUNK_RELEASE: return 36;
+    case BFS_OP_SYMLINK: return 2 + 8 + 2;
+    case BFS_OP_READDIRPLUS: return 2 + 4 + 2;
     default: return 0;
     }
 }
@@ -1078,7 +1160,9 @@ static void barrage(struct raw *r, int s, int n_garbage, int n_semi, int n_fuzz)
             alen = fixed + 1 + rnd_below(16);
         rnd_fill(fr.args, alen);
         fr.args_len = alen;
-        if (fixed && fixed == alen && op != BFS_OP_CHUNK_WRITE && op <= BFS_OP_SUBTREE) {
+        int path_op = (op != BFS_OP_CHUNK_WRITE && op <= BFS_OP_SUBTREE) ||
+                      op == BFS_OP_SYMLINK || op == BFS_OP_READDIRPLUS;
+        if (fixed && fixed == alen && path_op) {
             /* Path ops: a plausible path prefix so parsing gets past the path sometimes. */
             static const char *paths[] = {"/", "/a//b", "x", "/fuzz\x01\xff", "/./", "/.."};
             const char *p = paths[rnd_below(6)];
@@ -1090,7 +1174,8 @@ static void barrage(struct raw *r, int s, int n_garbage, int n_semi, int n_fuzz)
             fr.args_len = alen + pl;
             /* Valid paths reach the store; never let a fuzzed frame create an entry (see the
              * listing check at the end): for the creating ops make them relative, refused. */
-            if (op == BFS_OP_MKDIR || op == BFS_OP_CREATE || op == BFS_OP_META_PUT)
+            if (op == BFS_OP_MKDIR || op == BFS_OP_CREATE || op == BFS_OP_META_PUT ||
+                op == BFS_OP_SYMLINK)
                 fr.args[2] = '.';
         }
         size_t dlen = 0;
@@ -2017,7 +2102,8 @@ int main(int argc, char **argv)
                                   "/hostile-short-mkdir", "/hostile-long-mkdir",
                                   "/hostile-create-cs0", "/hostile-create-cshuge",
                                   "/hostile-meta-put", "/hostile-wrong-key-local",
-                                  "/hostile-mkdir-with-data-local", "/hostile-create-cs0-local"};
+                                  "/hostile-mkdir-with-data-local", "/hostile-create-cs0-local",
+                                  "/hostile-symlink", "/hostile-bad-inode"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         CHECK_ERR(benchfs_stat(fs, never[i], &st), ENOENT);
     int entries = 0, only_data = 1;
