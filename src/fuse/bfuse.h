@@ -36,7 +36,8 @@ benchfs_t *bfuse_begin(int *err);
 /* Terminate every context (at unmount). */
 void bfuse_contexts_term(void);
 /* A library errno as the mount reports it: the transport's failures (EHOSTDOWN,
- * ECONNREFUSED, ...) are EIO, as for a local disk that stopped answering; ETIMEDOUT stays. */
+ * ECONNREFUSED, ...) are EIO, as for a local disk that stopped answering; ETIMEDOUT stays;
+ * ENOSYS is EOPNOTSUPP (to the kernel ENOSYS means the operation does not exist). */
 int bfuse_errno(int e);
 /* -bfuse_errno(errno): what an operation returns after a failed library call. */
 #define BFUSE_FAIL() (-bfuse_errno(errno))

@@ -52,6 +52,11 @@ int bfuse_errno(int e)
     case EPIPE:
     case EPROTO:
         return EIO;
+    case ENOSYS:
+        /* ENOSYS tells the kernel an operation is not implemented at all: after one from
+         * open, flush, fsync or create it stops sending them, and files "open" with no
+         * handle. The library's ENOSYS is a call it cannot do. */
+        return EOPNOTSUPP;
     default:
         return e;
     }
@@ -171,7 +176,7 @@ static int set_identity(struct thread_state *ts)
         /* A library without per-thread identity still serves the daemon's own user. */
         if (errno == ENOSYS && fc->uid == geteuid() && fc->gid == getegid())
             return 0;
-        return -errno;
+        return -bfuse_errno(errno);
     }
     ts->have_cred = 1;
     ts->pid = fc->pid;

@@ -117,6 +117,8 @@ int bfuse_read(const char *path, char *buf, size_t size, off_t off, struct fuse_
 {
     (void)path;
     struct bfuse_file *f = handle(fi);
+    if (!f)
+        return -EBADF;
     size_t got = 0;
     int ret = 0;
     pthread_rwlock_rdlock(&f->io);
@@ -139,6 +141,8 @@ int bfuse_write(const char *path, const char *buf, size_t size, off_t off,
 {
     (void)path;
     struct bfuse_file *f = handle(fi);
+    if (!f)
+        return -EBADF;
     size_t done = 0;
     int ret = 0;
     int64_t end = 0;
@@ -199,6 +203,8 @@ static void set_dirty(struct bfuse_file *f)
 int bfuse_flush(const char *path, struct fuse_file_info *fi)
 {
     struct bfuse_file *f = handle(fi);
+    if (!f)
+        return -EBADF;
     if (!take_dirty(f))
         return 0;
     int err;
@@ -230,6 +236,8 @@ int bfuse_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
     (void)path, (void)datasync;
     struct bfuse_file *f = handle(fi);
+    if (!f)
+        return -EBADF;
     int dirty = take_dirty(f);
     pthread_rwlock_rdlock(&f->io);
     int ret = benchfs_fsync(f->fs, f->fd) == 0 ? 0 : BFUSE_FAIL();
@@ -243,6 +251,8 @@ int bfuse_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
     struct bfuse_file *f = handle(fi);
+    if (!f)
+        return -EBADF;
     pthread_mutex_lock(&table_lock);
     if (f->prev)
         f->prev->next = f->next;
