@@ -45,7 +45,7 @@ trap fz_cleanup EXIT
 
 # mount [OPTIONS...]: benchfs-fuse in the foreground of a background job (its pid known).
 mount_fs() {
-    "$FUSE" "$M" -f -o allow_other,rpc_timeout=3000 "$@" >"$CLI_ROOT/fuse.log" 2>&1 &
+    "$FUSE" "$M" -f -o allow_other,rpc_timeout=3000 "$@" >>"$CLI_ROOT/fuse.log" 2>&1 &
     FUSE_PID=$!
     for _ in $(seq 200); do
         mountpoint -q "$M" && return 0
@@ -294,4 +294,8 @@ t1=$(date +%s%N)
 echo "unmount with a dead server: $(((t1 - t0) / 1000000)) ms"
 FUSE_PID=
 
+# the daemon's own output: nothing from the sanitizers (ASan/UBSan builds), no crash
+if grep -Eq "Sanitizer|runtime error|Segmentation" "$CLI_ROOT/fuse.log"; then
+    fail "benchfs-fuse reported: $(cat "$CLI_ROOT/fuse.log")"
+fi
 cli_finish test_fuse
