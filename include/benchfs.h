@@ -171,6 +171,8 @@ ssize_t benchfs_readlink(benchfs_t *fs, const char *path, char *buf, size_t size
 /* lstat(2): as benchfs_stat, but a symbolic link in the last component is not followed
  * (st->size is the target's length). */
 int benchfs_lstat(benchfs_t *fs, const char *path, benchfs_stat_t *st);
+/* lchown(2): as benchfs_chown, but a symbolic link in the last component is changed itself. */
+int benchfs_lchown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid);
 
 #define BENCHFS_AT_SYMLINK_NOFOLLOW 0x100
 /* utimensat(2): times[0] atime, times[1] mtime; times NULL: both now; tv_nsec UTIME_NOW or

@@ -357,12 +357,13 @@ BFS_API int benchfs_chmod(benchfs_t *fs, const char *path, mode_t mode)
     LEAVE(fs, err ? bfs_fail(-err, "chmod %s", p) : 0);
 }
 
-BFS_API int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid)
+/* chown (follow) and lchown (the link itself). */
+static int chown_at(benchfs_t *fs, const char *path, uid_t uid, gid_t gid, int follow)
 {
     ENTER(fs);
     struct ns_res r;
     r.hops = 0;
-    int err = ns_resolve(fs, path, 1, &r);
+    int err = ns_resolve(fs, path, follow, &r);
     if (err)
         LEAVE(fs, ns_fail_path(err, "chown", path));
     const char *p = r.path;
@@ -385,6 +386,16 @@ BFS_API int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid)
         LEAVE(fs, 0);
     err = ns_setattr(fs, p, mask, 0, (uint32_t)uid, (uint32_t)gid, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "chown %s", p) : 0);
+}
+
+BFS_API int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid)
+{
+    return chown_at(fs, path, uid, gid, 1);
+}
+
+BFS_API int benchfs_lchown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid)
+{
+    return chown_at(fs, path, uid, gid, 0);
 }
 
 BFS_API int benchfs_statfs(benchfs_t *fs, benchfs_statfs_t *st)

@@ -20,7 +20,6 @@ struct bfuse_conf {
     const char *mountpoint; /* absolute: the library's mount_prefix */
     int rpc_timeout_ms;     /* -o rpc_timeout= (0: the library's default) */
     unsigned max_contexts;  /* contexts in the pool; more threads share them */
-    int have_plus;          /* benchfs_readdirplus works (probed at start) */
 };
 extern struct bfuse_conf bfuse_conf;
 
@@ -51,15 +50,6 @@ void bfuse_fill_stat(const benchfs_stat_t *b, struct stat *st);
  * the mount is not published until its close, and a stat through the mount must not see it
  * shrink meanwhile. */
 int64_t bfuse_open_size(uint64_t ino);
-
-/* ---- calls a library may lack yet (compat.c): ENOSYS, or the fallback named there ---- */
-int bfuse_lib_symlink(benchfs_t *fs, const char *target, const char *linkpath);
-ssize_t bfuse_lib_readlink(benchfs_t *fs, const char *path, char *buf, size_t size);
-int bfuse_lib_lstat(benchfs_t *fs, const char *path, benchfs_stat_t *st);
-int bfuse_lib_utimens(benchfs_t *fs, const char *path, const struct timespec t[2], int flags);
-int bfuse_lib_has_readdirplus(void);
-const benchfs_dirent_t *bfuse_lib_readdirplus(benchfs_dir_t *dir, benchfs_stat_t *st);
-int bfuse_lib_set_thread_cred(const benchfs_cred_t *cred);
 
 /* ---- operations ---- */
 /* namespace.c */

@@ -77,16 +77,6 @@ int bfuse_probe(void)
     benchfs_t *fs = connect_cluster();
     if (!fs)
         return -errno;
-    /* readdirplus may be missing from an older library: plain listings then. */
-    bfuse_conf.have_plus = bfuse_lib_has_readdirplus();
-    benchfs_dir_t *d = benchfs_opendir(fs, "/");
-    if (d && bfuse_conf.have_plus) {
-        benchfs_stat_t st;
-        errno = 0;
-        if (!bfuse_lib_readdirplus(d, &st) && errno == ENOSYS)
-            bfuse_conf.have_plus = 0;
-        benchfs_closedir(d);
-    }
     benchfs_term(fs);
     return 0;
 }
@@ -171,11 +161,8 @@ static int set_identity(struct thread_state *ts)
     if (n > BENCHFS_MAX_GROUPS)
         n = BENCHFS_MAX_GROUPS;
     benchfs_cred_t cred = {.uid = fc->uid, .gid = fc->gid, .ngroups = n, .groups = groups};
-    if (bfuse_lib_set_thread_cred(&cred) != 0) {
+    if (benchfs_set_thread_cred(&cred) != 0) {
         ts->have_cred = 0;
-        /* A library without per-thread identity still serves the daemon's own user. */
-        if (errno == ENOSYS && fc->uid == geteuid() && fc->gid == getegid())
-            return 0;
         return -bfuse_errno(errno);
     }
     ts->have_cred = 1;

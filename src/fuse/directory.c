@@ -56,10 +56,10 @@ int bfuse_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
     st.st_ino = 1; /* not 0: readdir(3) skips entries whose inode number is 0 */
     if (fill(buf, ".", &st, 0, 0) || fill(buf, "..", &st, 0, 0))
         return 0;
-    int plus = (flags & FUSE_READDIR_PLUS) && bfuse_conf.have_plus;
+    int plus = (flags & FUSE_READDIR_PLUS) != 0;
     for (;;) { /* bounded by the snapshot's length */
         benchfs_stat_t b;
-        const benchfs_dirent_t *e = plus ? bfuse_lib_readdirplus(dh->d, &b) : benchfs_readdir(dh->d);
+        const benchfs_dirent_t *e = plus ? benchfs_readdirplus(dh->d, &b) : benchfs_readdir(dh->d);
         if (!e)
             break;
         if (plus) {

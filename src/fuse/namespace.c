@@ -25,7 +25,7 @@ int bfuse_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
     (void)fi; /* by path: the library's fstat would need the handle's context and lock */
     BEGIN(fs);
     benchfs_stat_t b;
-    if (bfuse_lib_lstat(fs, path, &b) != 0)
+    if (benchfs_lstat(fs, path, &b) != 0)
         return BFUSE_FAIL();
     bfuse_fill_stat(&b, st);
     if (S_ISREG(b.mode)) {
@@ -71,7 +71,7 @@ int bfuse_rmdir(const char *path)
 int bfuse_symlink(const char *target, const char *linkpath)
 {
     BEGIN(fs);
-    return CALL(bfuse_lib_symlink(fs, target, linkpath));
+    return CALL(benchfs_symlink(fs, target, linkpath));
 }
 
 int bfuse_readlink(const char *path, char *buf, size_t size)
@@ -79,7 +79,7 @@ int bfuse_readlink(const char *path, char *buf, size_t size)
     if (size == 0)
         return -EINVAL;
     BEGIN(fs);
-    ssize_t n = bfuse_lib_readlink(fs, path, buf, size - 1);
+    ssize_t n = benchfs_readlink(fs, path, buf, size - 1);
     if (n < 0)
         return BFUSE_FAIL();
     buf[n] = '\0';
@@ -94,7 +94,7 @@ int bfuse_rename(const char *from, const char *to, unsigned int flags)
     if (flags & RENAME_NOREPLACE) {
         /* Checked, then renamed: not atomic against another client creating `to`. */
         benchfs_stat_t b;
-        if (bfuse_lib_lstat(fs, to, &b) == 0)
+        if (benchfs_lstat(fs, to, &b) == 0)
             return -EEXIST;
         if (errno != ENOENT)
             return BFUSE_FAIL();
@@ -119,21 +119,15 @@ int bfuse_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *f
 {
     (void)fi;
     BEGIN(fs);
-    /* The kernel sends a symbolic link's own chown (lchown) here; the library's chown would
-     * follow it and change the target. */
-    benchfs_stat_t b;
-    if (bfuse_lib_lstat(fs, path, &b) != 0)
-        return BFUSE_FAIL();
-    if (S_ISLNK(b.mode))
-        return -EOPNOTSUPP;
-    return CALL(benchfs_chown(fs, path, uid, gid));
+    /* The kernel has resolved every link already: a chown here is of the entry itself. */
+    return CALL(benchfs_lchown(fs, path, uid, gid));
 }
 
 int bfuse_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     (void)fi;
     BEGIN(fs);
-    return CALL(bfuse_lib_utimens(fs, path, tv, BENCHFS_AT_SYMLINK_NOFOLLOW));
+    return CALL(benchfs_utimens(fs, path, tv, BENCHFS_AT_SYMLINK_NOFOLLOW));
 }
 
 int bfuse_access(const char *path, int mask)
