@@ -19,6 +19,9 @@ struct meta_store {
 #define KEY_MAX (8 + BFS_NAME_MAX)
 #define VAL_MAX (BFS_INODE_WIRE_LEN + 2 + BFS_PATH_MAX)
 
+/* Value: the base inode record, the path, then the chunk extent (u64). Records written before
+ * the extent existed end after the path: their extent is unknown (any chunk may exist). */
+
 static int lmdb_errno(int rc)
 {
     switch (rc) {
@@ -60,8 +63,9 @@ static size_t encode_val(uint8_t *buf, const char *path, const struct bfs_inode 
 {
     struct bfs_wbuf w;
     bfs_wb_init(&w, buf, VAL_MAX);
-    bfs_inode_put(&w, ino);
+    bfs_inode_put_base(&w, ino);
     bfs_wb_str(&w, path);
+    bfs_wb_u64(&w, ino->extent);
     return w.len;
 }
 
@@ -70,9 +74,10 @@ static int decode_val(const MDB_val *v, struct bfs_inode *ino, char *path)
 {
     struct bfs_rbuf r;
     bfs_rb_init(&r, v->mv_data, v->mv_size);
-    bfs_inode_get(&r, ino);
+    bfs_inode_get_base(&r, ino);
     char tmp[BFS_PATH_MAX];
     bfs_rb_str(&r, path ? path : tmp, BFS_PATH_MAX);
+    ino->extent = r.err || bfs_rb_done(&r) ? BFS_EXTENT_UNKNOWN : bfs_rb_u64(&r);
     return bfs_rb_done(&r) ? 0 : -EIO;
 }
 
@@ -254,18 +259,30 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
     if (err)
         return err;
     err = txn_get(m, &t, out);
-    if (!err && S_ISDIR(out->mode))
+    if (!err && S_ISDIR(out->mode) && how != BFS_SIZE_QUERY)
         err = -EISDIR;
     if (!err && fileid && out->fileid != fileid)
         err = -ESTALE;
-    if (!err) {
+    if (!err && how == BFS_SIZE_QUERY) {
+        mdb_txn_abort(t.txn);
+        return 0;
+    }
+    if (!err && how == BFS_SIZE_RESERVE) {
+        if (out->extent != BFS_EXTENT_UNKNOWN && size > out->extent)
+            out->extent = size;
+        else {
+            mdb_txn_abort(t.txn); /* already covered: nothing to write */
+            return 0;
+        }
+    } else if (!err) {
         if (how == BFS_SIZE_SET || size > out->size)
             out->size = size;
         if (mtime > out->mtime_ns)
             out->mtime_ns = mtime;
         out->ctime_ns = out->mtime_ns;
-        err = txn_put(m, &t, path, out);
     }
+    if (!err)
+        err = txn_put(m, &t, path, out);
     return wtxn_end(&t, err);
 }
 
