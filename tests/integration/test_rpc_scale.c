@@ -12,8 +12,12 @@
  *
  * Second part: a writer killed (SIGKILL) after writing chunks far past the size it had
  * published still has every chunk removed by unlink: no chunk file is left in any server's
- * data directory. Once with the writer's data through the servers, once written directly. */
+ * data directory. Once with the writer's data through the servers, once written directly.
+ *
+ * Third: a record as an older server stored it (no extent after the path) reads back as
+ * "extent unknown", and its unlink frees the chunks on every server. */
 #include <dirent.h>
+#include <lmdb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -283,6 +287,85 @@ static void killed_writer(struct cluster *c, int direct)
     }
 }
 
+/* Strip the extent from the stored record of `path` (as an older server wrote it): on the
+ * server holding it, stopped. Returns the records changed (1). */
+static int strip_extent(const char *meta_dir, const char *path)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    int changed = 0;
+    if (mdb_env_create(&env))
+        return -1;
+    mdb_env_set_mapsize(env, 64u << 20);
+    if (mdb_env_open(env, meta_dir, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn)) {
+        mdb_env_close(env);
+        return -1;
+    }
+    if (mdb_dbi_open(txn, NULL, 0, &dbi) == 0 && mdb_cursor_open(txn, dbi, &cur) == 0) {
+        MDB_val k, v;
+        size_t plen = strlen(path), base = 60; /* the base inode record, then u16 + path */
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            const unsigned char *b = v.mv_data;
+            if (v.mv_size != base + 2 + plen + 8 || (size_t)(b[base] | b[base + 1] << 8) != plen ||
+                memcmp(b + base + 2, path, plen) != 0)
+                continue;
+            unsigned char old[600];
+            memcpy(old, b, v.mv_size - 8);
+            MDB_val nv = {.mv_size = v.mv_size - 8, .mv_data = old};
+            if (mdb_cursor_put(cur, &k, &nv, MDB_CURRENT) == 0)
+                changed++;
+            break;
+        }
+        mdb_cursor_close(cur);
+    }
+    if (mdb_txn_commit(txn))
+        changed = -1;
+    mdb_env_close(env);
+    return changed;
+}
+
+static void old_records(struct cluster *c)
+{
+    static char data[8 * CHUNK];
+    memset(data, 'o', sizeof data);
+    int fd = benchfs_open(fs_, "/old", O_CREAT | O_WRONLY, 0644);
+    CHECK(fd >= 0);
+    CHECK(benchfs_write(fs_, fd, data, sizeof data) == (ssize_t)sizeof data);
+    CHECK_OK(benchfs_close(fs_, fd));
+    CHECK_OK(benchfs_term(fs_));
+    long files = chunk_files(c);
+    CHECK(files == 8);
+    int changed = 0;
+    for (int i = 0; i < c->n; i++) {
+        cluster_kill(c, i, SIGTERM);
+        char meta[400];
+        snprintf(meta, sizeof meta, "%s/meta", c->data[i]);
+        int r = strip_extent(meta, "/old");
+        CHECK(r >= 0);
+        changed += r > 0 ? r : 0;
+    }
+    CHECK(changed == 1);
+    for (int i = 0; i < c->n; i++)
+        cluster_start_server(c, i);
+    fs_ = cluster_client(c, 0);
+    benchfs_stat_t st;
+    CHECK_OK(benchfs_stat(fs_, "/old", &st)); /* not EIO: an old record is a good record */
+    CHECK(st.size == sizeof data);
+    fd = benchfs_open(fs_, "/old", O_RDONLY, 0);
+    CHECK(fd >= 0);
+    static char back[8 * CHUNK];
+    CHECK(benchfs_read(fs_, fd, back, sizeof back) == (ssize_t)sizeof back);
+    CHECK(memcmp(back, data, sizeof data) == 0);
+    CHECK_OK(benchfs_close(fs_, fd));
+    start_count();
+    CHECK_OK(benchfs_unlink(fs_, "/old"));
+    end_count("unlink (record without extent)", 1 + n_); /* REMOVE; every server, as before */
+    CHECK(chunk_files(c) == 0);
+}
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2;
@@ -322,6 +405,7 @@ int main(int argc, char **argv)
     count_calls();
     killed_writer(&c, 0);
     killed_writer(&c, 1);
+    old_records(&c);
     CHECK_OK(benchfs_term(fs_));
     cluster_stop(&c);
     return test_finish("rpc_scale");
