@@ -201,7 +201,7 @@ static int raise_extent(benchfs_t *fs, struct bfs_file *f, uint64_t end)
     uint64_t need = end / cs + (end % cs != 0);
     if (need <= have)
         return 0;
-    uint64_t want = have < need / 2 ? need : 2 * have;
+    uint64_t want = need > 2 * have ? need : 2 * have;
     uint64_t bytes = want > BFS_FILE_SIZE_MAX / cs ? BFS_FILE_SIZE_MAX : want * cs;
     struct bfs_inode out;
     int err = update_inode(fs, f, bytes, BFS_SIZE_RESERVE, &out);

@@ -74,6 +74,8 @@ static int read_counts(benchfs_t *fs, int n, struct counts *out)
 static struct counts before_;
 static benchfs_t *fs_;
 static int n_;
+static struct cluster *c_;
+static long chunk_files(struct cluster *c);
 
 static void start_count(void) { CHECK(read_counts(fs_, n_, &before_) == 0); }
 
@@ -191,6 +193,16 @@ static void count_calls(void)
     start_count();
     CHECK_OK(benchfs_unlink(fs_, "/d/big"));
     end_count("unlink (4 chunks)", 2 + d);
+    CHECK(chunk_files(c_) == 0);
+
+    /* Three chunks at once: the extent must cover all three (not just twice the one). */
+    fd = benchfs_open(fs_, "/d/three", O_CREAT | O_WRONLY, 0644);
+    CHECK(fd >= 0);
+    CHECK(benchfs_write(fs_, fd, data, 3 * CHUNK) == (ssize_t)(3 * CHUNK));
+    CHECK_OK(benchfs_close(fs_, fd));
+    CHECK(chunk_files(c_) == 3);
+    CHECK_OK(benchfs_unlink(fs_, "/d/three"));
+    CHECK(chunk_files(c_) == 0);
 
     /* Writing chunk by chunk raises the extent geometrically: at chunks 1 and 2 (to 2, then
      * 4 chunks), not at chunk 3. */
@@ -401,6 +413,7 @@ int main(int argc, char **argv)
     struct cluster c;
     cluster_start(&c, n, SERVER_FLAGS);
     n_ = n;
+    c_ = &c;
     fs_ = cluster_client(&c, 0);
     count_calls();
     killed_writer(&c, 0);

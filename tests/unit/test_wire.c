@@ -64,7 +64,7 @@ static void test_frame_roundtrip(void)
     memset(buf, 0xee, sizeof buf);
     bfs_frame_encode(&f, buf);
     CHECK_EQ_MEM(buf + 0, "BFS1", 4);
-    CHECK_EQ_MEM(buf + 4, "\x01\x00", 2);
+    CHECK_EQ_MEM(buf + 4, "\x02\x00", 2);
     CHECK_EQ_U64(buf[6], BFS_OP_CHUNK_WRITE);
     CHECK_EQ_U64(buf[7], 0);
     CHECK_EQ_MEM(buf + 8, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
