@@ -193,30 +193,63 @@ BFS_API int benchfs_create(benchfs_t *fs, const char *path, mode_t mode)
     return benchfs_open(fs, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-/* Publish the size this descriptor wrote to the metadata owner. */
-static int flush_size(benchfs_t *fs, struct bfs_file *f)
+/* SIZE_UPDATE of f's file (how: BFS_SIZE_*). If another client renamed it since f learned its
+ * path, it is found by file id (a scan of every server: the slow path) and updated there.
+ * -ENOENT: unlinked. */
+static int update_inode(benchfs_t *fs, struct bfs_file *f, uint64_t size, uint32_t how,
+                        struct bfs_inode *out)
 {
-    if (!f->dirty)
-        return 0;
-    struct bfs_inode out;
-    int err = ns_set_size(fs, f->path, f->ino.fileid, f->ino.size, BFS_SIZE_EXTEND, f->mtime_ns,
-                          &out);
+    int err = ns_set_size(fs, f->path, f->ino.fileid, size, how, f->mtime_ns, out);
     if (err == -ENOENT || err == -ESTALE) {
-        /* Renamed (by another client) or unlinked while open. Chunks are keyed by file id,
-         * so the data is already in the renamed file: find it and publish the size there. */
+        /* Chunks are keyed by file id, so the data is already in the renamed file. */
         char now_at[BFS_PATH_MAX];
         err = ns_find_fileid(fs, f->ino.fileid, now_at);
         if (err == 0) {
             strcpy(f->path, now_at);
-            err = ns_set_size(fs, f->path, f->ino.fileid, f->ino.size, BFS_SIZE_EXTEND,
-                              f->mtime_ns, &out);
+            err = ns_set_size(fs, f->path, f->ino.fileid, size, how, f->mtime_ns, out);
         }
-        if (err == -ENOENT || err == -ESTALE)
-            err = 0; /* unlinked: nobody can see this size any more */
+        if (err == -ESTALE)
+            err = -ENOENT;
+    }
+    if (!err && out->extent > f->ino.extent)
+        f->ino.extent = out->extent;
+    return err;
+}
+
+/* Publish the size this descriptor wrote to the metadata owner; with sync (BFS_SIZE_SYNC),
+ * durably, also when there is nothing to publish. *out: the inode as the owner has it now, or
+ * what f knows if the file was unlinked. */
+static int flush_size(benchfs_t *fs, struct bfs_file *f, uint32_t sync, struct bfs_inode *out)
+{
+    *out = f->ino;
+    if (!f->dirty && !sync)
+        return 0;
+    uint32_t how = (f->dirty ? BFS_SIZE_EXTEND : BFS_SIZE_QUERY) | sync;
+    int err = update_inode(fs, f, f->ino.size, how, out);
+    if (err == -ENOENT) {
+        *out = f->ino;
+        err = 0; /* unlinked: nobody can see this size any more */
     }
     if (!err)
         f->dirty = 0;
     return err;
+}
+
+/* Before f first writes chunks past its file's extent, the metadata owner raises the extent
+ * (to at least twice the chunks it covered: O(log size) of these per file), so unlink,
+ * truncate and fsync find every chunk even if this writer never publishes its size. */
+static int raise_extent(benchfs_t *fs, struct bfs_file *f, uint64_t end)
+{
+    uint64_t cs = f->ino.chunk_size, have = bfs_inode_chunk_span(&f->ino);
+    uint64_t need = end / cs + (end % cs != 0);
+    if (need <= have)
+        return 0;
+    uint64_t want = need > 2 * have ? need : 2 * have;
+    uint64_t bytes = want > BFS_FILE_SIZE_MAX / cs ? BFS_FILE_SIZE_MAX : want * cs;
+    struct bfs_inode out;
+    int err = update_inode(fs, f, bytes, BFS_SIZE_RESERVE, &out);
+    /* Unlinked while open: its chunks were freed already, as those of any write after. */
+    return err == -ENOENT ? 0 : err;
 }
 
 BFS_API int benchfs_close(benchfs_t *fs, int fd)
@@ -225,7 +258,8 @@ BFS_API int benchfs_close(benchfs_t *fs, int fd)
     struct bfs_file *f = fd_get(fs, fd);
     if (!f)
         LEAVE(fs, -1);
-    int err = flush_size(fs, f);
+    struct bfs_inode ino;
+    int err = flush_size(fs, f, 0, &ino);
     fs->files[fd] = NULL;
     if (err)
         bfs_fail(-err, "close %s: publishing the size", f->path);
@@ -239,8 +273,9 @@ int file_flush_fileid(benchfs_t *fs, uint64_t fileid)
     int err = 0;
     for (int i = 0; i < fs->nfiles && !err; i++) {
         struct bfs_file *f = fs->files[i];
+        struct bfs_inode ino;
         if (f && f->ino.fileid == fileid)
-            err = flush_size(fs, f);
+            err = flush_size(fs, f, 0, &ino);
     }
     return err;
 }
@@ -251,7 +286,8 @@ int file_close_all(benchfs_t *fs)
     for (int i = 0; i < fs->nfiles; i++) {
         if (!fs->files[i])
             continue;
-        if (flush_size(fs, fs->files[i]) != 0)
+        struct bfs_inode ino;
+        if (flush_size(fs, fs->files[i], 0, &ino) != 0)
             rc = -1;
         local_read_close(fs, fs->files[i]);
         free(fs->files[i]);
@@ -359,6 +395,11 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
         return bfs_fail(EFAULT, "write %s: NULL buffer", f->path);
     if (off > (uint64_t)INT64_MAX - len)
         return bfs_fail(EFBIG, "write %s: past the largest file size", f->path);
+    if (!bfs_chunk_size_valid(f->ino.chunk_size)) /* checked when the inode arrived */
+        return bfs_fail(EIO, "write %s", f->path);
+    int rerr = raise_extent(fs, f, off + len);
+    if (rerr)
+        return bfs_fail(-rerr, "write %s: reserving the chunk extent", f->path);
     struct rpc *calls;
     uint8_t *args;
     struct chunk_piece *pieces;
@@ -573,25 +614,12 @@ BFS_API off_t benchfs_lseek(benchfs_t *fs, int fd, off_t offset, int whence)
 BFS_API int benchfs_fsync(benchfs_t *fs, int fd)
 {
     ENTER_FD(fs, fd, f);
-    int err = flush_size(fs, f);
-    if (!err) {
-        /* Chunks of the file may be on any server; each fsyncs its chunk files and its
-         * metadata store (which also makes the size just published durable). */
-        uint8_t args[8];
-        struct bfs_wbuf w;
-        bfs_wb_init(&w, args, sizeof args);
-        bfs_wb_u64(&w, f->ino.fileid);
-        struct rpc *calls = calloc(fs->nservers, sizeof *calls);
-        if (!calls)
-            LEAVE(fs, bfs_fail(ENOMEM, "fsync"));
-        for (uint32_t s = 0; s < fs->nservers; s++)
-            calls[s] = (struct rpc){.server = s, .op = BFS_OP_FSYNC, .args = args,
-                                    .args_len = w.len};
-        rpc_run(fs, calls, fs->nservers);
-        for (uint32_t s = 0; s < fs->nservers && !err; s++)
-            err = -calls[s].status;
-        free(calls);
-    }
+    /* The size is published (or looked up) and the metadata owner's store made durable in
+     * one call; its answer says which chunks can exist, and only their servers sync. */
+    struct bfs_inode ino;
+    int err = flush_size(fs, f, BFS_SIZE_SYNC, &ino);
+    if (!err && S_ISREG(ino.mode))
+        err = ns_chunks_op(fs, BFS_OP_FSYNC, &ino, 0);
     LEAVE(fs, err ? bfs_fail(-err, "fsync %s", f->path) : 0);
 }
 

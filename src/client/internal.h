@@ -270,12 +270,13 @@ int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, 
 int ns_check_user_path(const char *in);
 int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size, uint32_t how,
                 int64_t mtime, struct bfs_inode *out);
-/* Broadcast a chunk op (truncate/remove) for one file id to every server. */
-int ns_chunks_broadcast(benchfs_t *fs, uint16_t op, uint64_t fileid, uint64_t size,
-                        uint32_t chunk_size);
+/* A chunk op (CHUNK_REMOVE, CHUNK_TRUNCATE to `size`, FSYNC) for one file, sent to the
+ * distinct servers of the chunks that can exist (below the inode's extent: proto.h; for a
+ * truncate, from the chunk holding `size` on), concurrently; 0 or the first -errno. */
+int ns_chunks_op(benchfs_t *fs, uint16_t op, const struct bfs_inode *ino, uint64_t size);
 
 void ns_fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st);
-/* Set the size of a file to `length` and cut its chunks on every server. */
+/* Set the size of a file to `length` and cut its chunks on the servers holding them. */
 int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, uint64_t length);
 int ns_remove_entry(benchfs_t *fs, const char *path, uint32_t kind, uint64_t fileid,
                     struct bfs_inode *old);

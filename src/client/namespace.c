@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* namespace.c — path operations. Metadata of a path lives on ring(hash(path)); the client does
- * the cross-server steps itself (parent checks, chunk cleanup on every server, directory
- * rename entry by entry), so servers never talk to each other. */
+ * the cross-server steps itself (parent checks, chunk cleanup on the servers that can hold the
+ * file's chunks, directory rename entry by entry), so servers never talk to each other. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,26 +116,65 @@ int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size,
     return path_rpc(fs, BFS_OP_SIZE_UPDATE, path, &w, out);
 }
 
-int ns_chunks_broadcast(benchfs_t *fs, uint16_t op, uint64_t fileid, uint64_t size,
-                        uint32_t chunk_size)
+/* The distinct servers of chunks first..span-1 of a file (bfs_inode_chunk_span) into out[]
+ * (nservers slots); returns their count. The walk stops once every server is found, or
+ * after a bounded number of chunks (a file that large has chunks everywhere). */
+static uint32_t chunk_servers(benchfs_t *fs, const struct bfs_inode *ino, uint64_t first,
+                              uint32_t *out)
+{
+    uint64_t span = bfs_inode_chunk_span(ino);
+    uint64_t walk_max = 64 * (uint64_t)fs->nservers + 1024;
+    if (first >= span)
+        return 0;
+    if (span - first > walk_max) {
+        for (uint32_t s = 0; s < fs->nservers; s++)
+            out[s] = s;
+        return fs->nservers;
+    }
+    uint8_t *seen = calloc(fs->nservers, 1);
+    if (!seen) { /* all servers: correct, only dearer */
+        for (uint32_t s = 0; s < fs->nservers; s++)
+            out[s] = s;
+        return fs->nservers;
+    }
+    uint32_t n = 0;
+    for (uint64_t k = first; k < span && n < fs->nservers; k++) {
+        uint32_t s = bfs_ring_lookup(&fs->ring, bfs_hash_chunk(ino->fileid, k));
+        if (!seen[s]++)
+            out[n++] = s;
+    }
+    free(seen);
+    return n;
+}
+
+int ns_chunks_op(benchfs_t *fs, uint16_t op, const struct bfs_inode *ino, uint64_t size)
 {
     uint8_t args[32];
     struct bfs_wbuf w;
     bfs_wb_init(&w, args, sizeof args);
-    bfs_wb_u64(&w, fileid);
+    bfs_wb_u64(&w, ino->fileid);
+    uint64_t first = 0;
     if (op == BFS_OP_CHUNK_TRUNCATE) {
         bfs_wb_u64(&w, size);
-        bfs_wb_u32(&w, chunk_size);
+        bfs_wb_u32(&w, ino->chunk_size);
+        if (bfs_chunk_size_valid(ino->chunk_size))
+            first = size / ino->chunk_size; /* chunks before it stay whole */
     }
+    uint32_t *servers = calloc(fs->nservers, sizeof *servers);
     struct rpc *calls = calloc(fs->nservers, sizeof *calls);
-    if (!calls)
+    if (!servers || !calls) {
+        free(servers);
+        free(calls);
         return -ENOMEM;
-    for (uint32_t s = 0; s < fs->nservers; s++)
-        calls[s] = (struct rpc){.server = s, .op = op, .args = args, .args_len = w.len};
-    rpc_run(fs, calls, fs->nservers);
+    }
+    uint32_t n = chunk_servers(fs, ino, first, servers);
+    for (uint32_t i = 0; i < n; i++)
+        calls[i] = (struct rpc){.server = servers[i], .op = op, .args = args, .args_len = w.len};
+    rpc_run(fs, calls, n);
     int err = 0;
-    for (uint32_t s = 0; s < fs->nservers && !err; s++)
-        err = -calls[s].status;
+    for (uint32_t i = 0; i < n && !err; i++)
+        err = -calls[i].status;
+    free(servers);
     free(calls);
     return err;
 }
@@ -223,8 +262,8 @@ BFS_API int benchfs_unlink(benchfs_t *fs, const char *path)
         LEAVE(fs, bfs_fail(-err, "unlink %s", p));
     if (S_ISLNK(old.mode))
         LEAVE(fs, 0); /* a link has no chunks */
-    /* Chunks may sit on any server, including past the published size (unflushed writers). */
-    err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
+    /* Chunks may sit past the published size (unflushed writers): the extent covers them. */
+    err = ns_chunks_op(fs, BFS_OP_CHUNK_REMOVE, &old, 0);
     LEAVE(fs, err ? bfs_fail(-err, "unlink %s: freeing chunks", p) : 0);
 }
 
@@ -279,8 +318,7 @@ int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, ui
 {
     int err = ns_set_size(fs, path, ino->fileid, length, BFS_SIZE_SET, bfs_now_ns(), ino);
     if (!err)
-        err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_TRUNCATE, ino->fileid, length,
-                                  ino->chunk_size);
+        err = ns_chunks_op(fs, BFS_OP_CHUNK_TRUNCATE, ino, length);
     if (!err)
         file_truncated(fs, ino->fileid, length);
     return err;

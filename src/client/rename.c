@@ -203,13 +203,17 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
         err = rename_dir(fs, from, to, &src);
     } else {
         int replaced = 0;
-        struct bfs_inode old;
+        struct bfs_inode old, gone;
         err = ns_put_entry(fs, to, &src, target, 0, &replaced, &old);
         if (!err)
-            err = ns_remove_entry(fs, from, BFS_REMOVE_FILE, src.fileid, NULL);
+            err = ns_remove_entry(fs, from, BFS_REMOVE_FILE, src.fileid, &gone);
+        /* A writer may have raised the extent at the old path since we read it: the new
+         * entry must cover its chunks too, or unlink would leave them behind. */
+        if (!err && S_ISREG(src.mode) && gone.extent != src.extent)
+            err = ns_set_size(fs, to, src.fileid, gone.extent, BFS_SIZE_RESERVE, 0, NULL);
         /* The file that was replaced loses its data, as after unlink. */
         if (!err && replaced && old.fileid != src.fileid && S_ISREG(old.mode))
-            err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
+            err = ns_chunks_op(fs, BFS_OP_CHUNK_REMOVE, &old, 0);
     }
     if (err)
         LEAVE(fs, bfs_fail(-err, "rename %s -> %s", from, to));

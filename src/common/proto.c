@@ -40,6 +40,26 @@ const char *bfs_op_name(int op)
 
 void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino)
 {
+    bfs_inode_put_base(w, ino);
+    bfs_wb_u64(w, ino->extent);
+}
+
+void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino)
+{
+    bfs_inode_get_base(r, ino);
+    ino->extent = bfs_rb_u64(r);
+}
+
+uint64_t bfs_inode_chunk_span(const struct bfs_inode *ino)
+{
+    if (ino->extent == BFS_EXTENT_UNKNOWN || !bfs_chunk_size_valid(ino->chunk_size))
+        return UINT64_MAX;
+    uint64_t n = ino->extent / ino->chunk_size + (ino->extent % ino->chunk_size != 0);
+    return n ? n : 1;
+}
+
+void bfs_inode_put_base(struct bfs_wbuf *w, const struct bfs_inode *ino)
+{
     bfs_wb_u64(w, ino->fileid);
     bfs_wb_u64(w, ino->size);
     bfs_wb_u32(w, ino->mode);
@@ -52,7 +72,7 @@ void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino)
     bfs_wb_u64(w, (uint64_t)ino->ctime_ns);
 }
 
-void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino)
+void bfs_inode_get_base(struct bfs_rbuf *r, struct bfs_inode *ino)
 {
     ino->fileid = bfs_rb_u64(r);
     ino->size = bfs_rb_u64(r);
@@ -104,6 +124,8 @@ int bfs_inode_check(const struct bfs_inode *ino)
     }
     if (ino->fileid == 0 || ino->size > BFS_FILE_SIZE_MAX)
         return -EINVAL;
+    if (ino->extent > BFS_FILE_SIZE_MAX && ino->extent != BFS_EXTENT_UNKNOWN)
+        return -EINVAL;
     if (ino->nlink == 0 || ino->nlink > BFS_NLINK_MAX)
         return -EINVAL;
     if (!id_valid(ino->uid) || !id_valid(ino->gid))
@@ -144,7 +166,7 @@ int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, 
 
 int bfs_size_update_check(uint64_t size, uint32_t how, int64_t mtime)
 {
-    if (how > BFS_SIZE_SET || !time_valid(mtime))
+    if ((how & ~BFS_SIZE_SYNC) > BFS_SIZE_QUERY || !time_valid(mtime))
         return -EINVAL;
     if (size > BFS_FILE_SIZE_MAX)
         return -EFBIG;

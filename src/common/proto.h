@@ -15,7 +15,8 @@
  *  SETATTR         str path, u32 mask, u32 mode, u32 uid,     inode
  *                  u32 gid, u64 mtime, u64 atime
  *  SIZE_UPDATE     str path, u64 fileid, u64 size,            inode
- *                  u32 how (EXTEND|SET), u64 mtime
+ *                  u32 how (EXTEND|SET|RESERVE|QUERY,
+ *                  | SYNC), u64 mtime
  *  REMOVE          str path, u32 kind, u64 fileid (0: any)    inode (the removed one)
  *  READDIR         str dir, u32 max, str after-name           u32 count, u8 more;
  *                                                             data: count x (u64 ino, u32 mode, str name)
@@ -109,9 +110,12 @@ const char *bfs_op_name(int op);
 #define BFS_SETATTR_GID 4u
 #define BFS_SETATTR_MTIME 8u
 #define BFS_SETATTR_ATIME 16u
-/* SIZE_UPDATE how */
-#define BFS_SIZE_EXTEND 0u /* size = max(size, new): concurrent writers of one file */
-#define BFS_SIZE_SET 1u    /* size = new: truncate */
+/* SIZE_UPDATE how: one of these, optionally | BFS_SIZE_SYNC */
+#define BFS_SIZE_EXTEND 0u  /* size = max(size, new): concurrent writers of one file */
+#define BFS_SIZE_SET 1u     /* size = new: truncate */
+#define BFS_SIZE_RESERVE 2u /* extent = max(extent, new); size and mtime unchanged */
+#define BFS_SIZE_QUERY 3u   /* nothing changes: the inode, as LOOKUP, checked against fileid */
+#define BFS_SIZE_SYNC 0x100u /* the metadata store is durable before the reply (fsync) */
 /* REMOVE kind */
 #define BFS_REMOVE_FILE 1u
 #define BFS_REMOVE_DIR 2u
@@ -127,11 +131,25 @@ struct bfs_inode {
     uint32_t chunk_size;
     uint32_t nlink;
     int64_t atime_ns, mtime_ns, ctime_ns;
+    /* Chunk extent, bytes: no chunk at or past max(1, ceil(extent / chunk_size)) exists. A
+     * writer raises it (SIZE_UPDATE RESERVE) before it first writes a chunk past it, so it
+     * also covers writers that never published their size; it never shrinks. Unlink,
+     * truncate and fsync address the servers of the chunks below it only. */
+    uint64_t extent;
 };
-#define BFS_INODE_WIRE_LEN 60
+/* The extent of a record an older server stored (without it): any chunk may exist. */
+#define BFS_EXTENT_UNKNOWN UINT64_MAX
+#define BFS_INODE_WIRE_LEN 68      /* as sent: the base record, then u64 extent */
+#define BFS_INODE_BASE_LEN 60      /* the base record: what metadata stores kept before */
 
 void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino);
 void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);
+/* The base record alone (every field but the extent); get leaves ino->extent as it is. */
+void bfs_inode_put_base(struct bfs_wbuf *w, const struct bfs_inode *ino);
+void bfs_inode_get_base(struct bfs_rbuf *r, struct bfs_inode *ino);
+/* Chunks 0..n-1 of a file may exist: n = max(1, ceil(extent / chunk_size)), UINT64_MAX when
+ * the extent is unknown. chunk_size must be valid. */
+uint64_t bfs_inode_chunk_span(const struct bfs_inode *ino);
 
 /* Limits of what may be stored or asked for. Every value a request would store is checked
  * by the server against these before it is stored (EINVAL), and every inode a client reads
@@ -157,7 +175,8 @@ int bfs_setattr_check(uint32_t mask, uint32_t mode, uint32_t uid, uint32_t gid, 
 /* A symbolic link's target as stored: 1..BFS_SYMLINK_MAX bytes, no NUL. 0 or -EINVAL
  * (-ENAMETOOLONG when too long). */
 int bfs_symlink_target_check(const char *target, size_t len);
-/* SIZE_UPDATE: -EINVAL (how, mtime), -EFBIG (size), or 0. mtime 0 means "now". */
+/* SIZE_UPDATE: -EINVAL (how, mtime), -EFBIG (size), or 0. mtime 0 means "now". A RESERVE's
+ * size is the extent asked for. */
 int bfs_size_update_check(uint64_t size, uint32_t how, int64_t mtime);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define BFS_MAGIC 0x31534642u /* "BFS1" read as little-endian bytes */
-#define BFS_WIRE_VERSION 1
+#define BFS_WIRE_VERSION 2
 #define BFS_KEY_LEN 16
 #define BFS_HDR_LEN 48
 #define BFS_MAX_ARGS (16u * 1024)         /* two paths and some fields fit */

@@ -187,13 +187,16 @@ static void op_size_update(struct srv_req *req, struct bfs_rbuf *r)
     uint64_t fileid = bfs_rb_u64(r), size = bfs_rb_u64(r);
     uint32_t how = bfs_rb_u32(r);
     int64_t mtime = (int64_t)bfs_rb_u64(r);
-    if (!err && (!bfs_rb_done(r) || how > BFS_SIZE_SET))
+    if (!err && (!bfs_rb_done(r) || (how & ~BFS_SIZE_SYNC) > BFS_SIZE_QUERY))
         err = -EPROTO;
     if (!err)
         err = bfs_size_update_check(size, how, mtime);
     struct bfs_inode ino;
     if (!err)
-        err = meta_set_size(req->srv->meta, path, fileid, size, how, mtime ? mtime : now(), &ino);
+        err = meta_set_size(req->srv->meta, path, fileid, size, how & ~BFS_SIZE_SYNC,
+                            mtime ? mtime : now(), &ino);
+    if (!err && (how & BFS_SIZE_SYNC)) /* fsync: this and every earlier commit durable */
+        err = meta_sync(req->srv->meta);
     reply_inode(req, err, &ino, 0, 0);
 }
 

@@ -20,6 +20,10 @@ struct meta_store {
 /* A link's target follows the path (S_IFLNK only). */
 #define VAL_MAX (BFS_INODE_WIRE_LEN + 2 + BFS_PATH_MAX + 2 + BFS_SYMLINK_MAX)
 
+/* Value: the base inode record, the path, the chunk extent (u64), then a link's target (str,
+ * S_IFLNK only). Records written before the extent existed end after the path: their extent is
+ * unknown (any chunk may exist); no such record is a link (links came after the extent). */
+
 static int lmdb_errno(int rc)
 {
     switch (rc) {
@@ -62,8 +66,9 @@ static size_t encode_val(uint8_t *buf, const char *path, const struct bfs_inode 
 {
     struct bfs_wbuf w;
     bfs_wb_init(&w, buf, VAL_MAX);
-    bfs_inode_put(&w, ino);
+    bfs_inode_put_base(&w, ino);
     bfs_wb_str(&w, path);
+    bfs_wb_u64(&w, ino->extent);
     if (S_ISLNK(ino->mode))
         bfs_wb_str(&w, target ? target : "");
     return w.len;
@@ -75,9 +80,10 @@ static int decode_val(const MDB_val *v, struct bfs_inode *ino, char *path, char 
 {
     struct bfs_rbuf r;
     bfs_rb_init(&r, v->mv_data, v->mv_size);
-    bfs_inode_get(&r, ino);
+    bfs_inode_get_base(&r, ino);
     char tmp[BFS_PATH_MAX];
     bfs_rb_str(&r, path ? path : tmp, BFS_PATH_MAX);
+    ino->extent = r.err || bfs_rb_done(&r) ? BFS_EXTENT_UNKNOWN : bfs_rb_u64(&r);
     char ttmp[BFS_SYMLINK_MAX + 1];
     char *t = target ? target : ttmp;
     t[0] = '\0';
@@ -268,20 +274,32 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
     if (err)
         return err;
     err = txn_get(m, &t, out, NULL);
-    if (!err && S_ISDIR(out->mode))
+    if (!err && S_ISDIR(out->mode) && how != BFS_SIZE_QUERY)
         err = -EISDIR;
     if (!err && S_ISLNK(out->mode))
         err = -EINVAL; /* a link has no data: clients size what it points at */
     if (!err && fileid && out->fileid != fileid)
         err = -ESTALE;
-    if (!err) {
+    if (!err && how == BFS_SIZE_QUERY) {
+        mdb_txn_abort(t.txn);
+        return 0;
+    }
+    if (!err && how == BFS_SIZE_RESERVE) {
+        if (out->extent != BFS_EXTENT_UNKNOWN && size > out->extent)
+            out->extent = size;
+        else {
+            mdb_txn_abort(t.txn); /* already covered: nothing to write */
+            return 0;
+        }
+    } else if (!err) {
         if (how == BFS_SIZE_SET || size > out->size)
             out->size = size;
         if (mtime > out->mtime_ns)
             out->mtime_ns = mtime;
         out->ctime_ns = out->mtime_ns;
-        err = txn_put(m, &t, path, out, NULL);
     }
+    if (!err)
+        err = txn_put(m, &t, path, out, NULL);
     return wtxn_end(&t, err);
 }
 

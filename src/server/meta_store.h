@@ -38,7 +38,8 @@ int meta_put(struct meta_store *m, const char *path, const struct bfs_inode *ino
 int meta_setattr(struct meta_store *m, const char *path, uint32_t mask, uint32_t mode,
                  uint32_t uid, uint32_t gid, int64_t mtime, int64_t atime, int64_t ctime,
                  struct bfs_inode *out);
-/* -ESTALE if fileid does not match (the path now names another file); -EINVAL on a link. */
+/* how: BFS_SIZE_EXTEND, SET, RESERVE (extent = max(extent, size)) or QUERY (no change).
+ * -ESTALE if fileid does not match (the path now names another file); -EINVAL on a link. */
 int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint64_t size,
                   uint32_t how, int64_t mtime, struct bfs_inode *out);
 /* kind: BFS_REMOVE_FILE (-EISDIR on a dir), BFS_REMOVE_DIR (-ENOTDIR on a file), or 0. */

@@ -8,3 +8,8 @@ bfs_integration(test_foreign_registry 2)
 set_tests_properties(test_foreign_registry_2srv PROPERTIES SKIP_RETURN_CODE 77)
 # A forked child and its parent both use one context at the same time.
 bfs_integration(test_fork 2)
+# What each POSIX-level call costs in RPCs stays flat from 2 to 64 servers (exact counts), and
+# unlink frees the chunks of a writer killed past its published size.
+bfs_integration(test_rpc_scale 2 16 64)
+target_link_libraries(test_rpc_scale PRIVATE PkgConfig::LMDB) # writes an old-format record
+set_tests_properties(test_rpc_scale_64srv PROPERTIES SKIP_RETURN_CODE 77)

@@ -9,7 +9,7 @@
 
 #include "benchfs.h"
 
-#define CLUSTER_MAX 16
+#define CLUSTER_MAX 64
 
 struct cluster {
     char root[256];     /* temporary directory holding everything */

@@ -545,7 +545,8 @@ static void targeted(struct raw *r, int s, uint64_t file_id, uint32_t file_chunk
     }
 
     /* -- wrong version: EPROTONOSUPPORT */
-    static const uint16_t versions[] = {0, 2, 0x100, 0xffff};
+    static const uint16_t versions[] = {0, BFS_WIRE_VERSION - 1, BFS_WIRE_VERSION + 1, 0x100,
+                                        0xffff};
     for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         lookup_frame(&fr, r, "/");
         fr.f.version = versions[i];
@@ -1563,7 +1564,7 @@ static void targeted_local(struct raw *r, int s, uint64_t file_id, uint32_t file
         hlen = frame_encode(&fr, hdr, 0, 1);
         lp_breaking(r, s, hdr, hlen, "wrong magic");
     }
-    static const uint16_t versions[] = {0, 2, 0xffff};
+    static const uint16_t versions[] = {0, BFS_WIRE_VERSION - 1, BFS_WIRE_VERSION + 1, 0xffff};
     for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         lookup_frame(&fr, r, "/");
         fr.f.version = versions[i];

@@ -194,12 +194,47 @@ static void requests(void)
     CHECK_EQ_INT(bfs_size_update_check(BFS_FILE_SIZE_MAX, BFS_SIZE_SET, 0), 0);
     CHECK_EQ_INT(bfs_size_update_check((uint64_t)INT64_MAX + 1, BFS_SIZE_SET, 0), -EFBIG);
     CHECK_EQ_INT(bfs_size_update_check(UINT64_MAX, BFS_SIZE_EXTEND, 0), -EFBIG);
-    CHECK_EQ_INT(bfs_size_update_check(0, 2, 0), -EINVAL);
+    CHECK_EQ_INT(bfs_size_update_check(0, BFS_SIZE_RESERVE, 0), 0);
+    CHECK_EQ_INT(bfs_size_update_check(0, BFS_SIZE_QUERY | BFS_SIZE_SYNC, 0), 0);
+    CHECK_EQ_INT(bfs_size_update_check(0, BFS_SIZE_EXTEND | BFS_SIZE_SYNC, 0), 0);
+    CHECK_EQ_INT(bfs_size_update_check(0, 4, 0), -EINVAL);
+    CHECK_EQ_INT(bfs_size_update_check(0, 0x200, 0), -EINVAL);
+    CHECK_EQ_INT(bfs_size_update_check(BFS_FILE_SIZE_MAX + 1, BFS_SIZE_RESERVE, 0), -EFBIG);
     CHECK_EQ_INT(bfs_size_update_check(0, BFS_SIZE_EXTEND, -1), -EINVAL);
+}
+
+/* The chunk extent: which chunks can exist (unlink, truncate and fsync address only their
+ * servers), and which extents an inode may carry. */
+static void extents(void)
+{
+    struct bfs_inode ino = good_file();
+    ino.chunk_size = 4096;
+    ino.extent = 0;
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), 1); /* chunk 0 is written without raising */
+    ino.extent = 1;
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), 1);
+    ino.extent = 4096;
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), 1);
+    ino.extent = 4097;
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), 2);
+    ino.extent = BFS_FILE_SIZE_MAX;
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), BFS_FILE_SIZE_MAX / 4096 + 1);
+    CHECK_EQ_INT(bfs_inode_check(&ino), 0);
+    ino.extent = BFS_EXTENT_UNKNOWN; /* a record from an older data directory */
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), UINT64_MAX);
+    CHECK_EQ_INT(bfs_inode_check(&ino), 0);
+    ino.extent = BFS_FILE_SIZE_MAX + 1;
+    CHECK_EQ_INT(bfs_inode_check(&ino), -EINVAL);
+    ino.extent = UINT64_MAX - 1;
+    CHECK_EQ_INT(bfs_inode_check(&ino), -EINVAL);
+    ino.extent = 8192;
+    ino.chunk_size = 0; /* never divides by it */
+    CHECK_EQ_U64(bfs_inode_chunk_span(&ino), UINT64_MAX);
 }
 
 int main(void)
 {
+    extents();
     chunk_sizes();
     chunk_ranges();
     inodes();
