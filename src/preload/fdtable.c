@@ -67,6 +67,16 @@ int pl_fd_install(struct pl_file *f, int cloexec)
     return fd;
 }
 
+void pl_fd_adopt(int fd, struct pl_file *f)
+{
+    pl_file_put(swap_entry(fd, f));
+}
+
+int pl_fd_count(void)
+{
+    return atomic_load(&nfds);
+}
+
 int pl_file_put(struct pl_file *f)
 {
     if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
@@ -104,8 +114,16 @@ static void forget_range(unsigned first, unsigned last)
             pl_file_put(swap_entry((int)fd, NULL));
 }
 
+/* A real descriptor number that is closed or replaced is no longer an ancestor's. */
+static void forget_anc(int fd)
+{
+    if (fd >= 0 && fd < PL_MAX_FDS && atomic_load_explicit(&pl_anc[fd], memory_order_relaxed))
+        atomic_store(&pl_anc[fd], 0);
+}
+
 PL_API int close(int fd)
 {
+    forget_anc(fd);
     if (!pl_file(fd))
         return REAL(close)(fd);
     return pl_fd_close(fd);
@@ -151,6 +169,8 @@ PL_API int dup(int fd)
 
 PL_API int dup2(int oldfd, int newfd)
 {
+    if (oldfd != newfd)
+        forget_anc(newfd);
     struct pl_file *f = pl_file(oldfd);
     if (!f && !pl_file(newfd))
         return REAL(dup2)(oldfd, newfd);
@@ -161,6 +181,7 @@ PL_API int dup2(int oldfd, int newfd)
 
 PL_API int dup3(int oldfd, int newfd, int flags)
 {
+    forget_anc(newfd);
     struct pl_file *f = pl_file(oldfd);
     if (!f && !pl_file(newfd))
         return REAL(dup3)(oldfd, newfd, flags);

@@ -111,6 +111,9 @@ fail:;
     if (f->bfd >= 0)
         benchfs_close(fs, f->bfd);
     free(f);
+    char real[PATH_MAX];
+    if (pl_outside(bfs, real))
+        return REAL(open)(real, flags, mode);
     return pl_err(e);
 }
 
@@ -119,13 +122,21 @@ static mode_t mode_arg(int flags, va_list ap)
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
+/* A real open: directories that are ancestors of the prefix are remembered (pl_anc). */
+static int noted(int fd, const char *path, int flags)
+{
+    if (fd >= 0 && (flags & (O_DIRECTORY | O_PATH)))
+        pl_note_dir(fd, path, flags);
+    return fd;
+}
+
 #define OPEN_BODY(realfn)                                                                      \
     va_list ap;                                                                                \
     va_start(ap, flags);                                                                       \
     mode_t mode = mode_arg(flags, ap);                                                         \
     va_end(ap);                                                                                \
     struct pl_path pp;                                                                         \
-    PL_PATH(path, &pp, REAL(realfn)(path, flags, mode));                                       \
+    PL_PATH(path, &pp, noted(REAL(realfn)(path, flags, mode), path, flags));                   \
     return bfs_open(pp.bfs, flags, mode)
 
 #define OPENAT_BODY(realfn)                                                                    \
@@ -134,7 +145,9 @@ static mode_t mode_arg(int flags, va_list ap)
     mode_t mode = mode_arg(flags, ap);                                                         \
     va_end(ap);                                                                                \
     struct pl_path pp;                                                                         \
-    PL_PATH_AT(dirfd, path, &pp, REAL(realfn)(dirfd, path, flags, mode));                      \
+    PL_PATH_AT(dirfd, path, &pp,                                                               \
+               noted(REAL(realfn)(dirfd, path, flags, mode), dirfd == AT_FDCWD ? path : "",    \
+                     flags));                                                                  \
     return bfs_open(pp.bfs, flags, mode)
 
 PL_API int open(const char *path, int flags, ...) { OPEN_BODY(open); }

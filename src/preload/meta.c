@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <utime.h>
 
 /* Old binaries' names; glibc 2.33+ no longer declares them. */
@@ -53,8 +54,12 @@ static int bfs_stat_path(const char *bfs, int nofollow, struct stat *st)
 {
     benchfs_t *fs = pl_fs();
     benchfs_stat_t b;
-    if (!fs || (nofollow ? benchfs_lstat(fs, bfs, &b) : benchfs_stat(fs, bfs, &b)) != 0)
+    if (!fs || (nofollow ? benchfs_lstat(fs, bfs, &b) : benchfs_stat(fs, bfs, &b)) != 0) {
+        char real[PATH_MAX];
+        if (fs && pl_outside(bfs, real))
+            return nofollow ? REAL(lstat)(real, st) : REAL(stat)(real, st);
         return -1;
+    }
     pl_to_stat(&b, st);
     return 0;
 }
@@ -206,7 +211,12 @@ PL_API int statx(int dirfd, const char *path, int flags, unsigned mask, struct s
 static int bfs_access(const char *bfs, int mode)
 {
     benchfs_t *fs = pl_fs();
-    return fs ? benchfs_access(fs, bfs, mode) : -1;
+    if (!fs)
+        return -1;
+    if (benchfs_access(fs, bfs, mode) == 0)
+        return 0;
+    char real[PATH_MAX];
+    return pl_outside(bfs, real) ? REAL(access)(real, mode) : -1;
 }
 
 PL_API int access(const char *path, int mode)

@@ -111,6 +111,25 @@ enum pl_where pl_map(int dirfd, const char *path, struct pl_path *out)
             pthread_mutex_unlock(&vcwd_lock);
             if (!on)
                 return PL_LIBC;
+        } else if (dirfd >= 0 && dirfd < PL_MAX_FDS && atomic_load(&pl_anc[dirfd])) {
+            size_t n = atomic_load(&pl_anc[dirfd]);
+            memcpy(base, pl_prefix, n);
+            base[n] = '\0';
+            if (path[0] == '\0') {
+                errno = ENOENT;
+                return PL_ERROR;
+            }
+            int m = snprintf(full, sizeof full, "%s/%s", base, path);
+            if (m < 0 || (size_t)m >= PATH_MAX) {
+                errno = ENAMETOOLONG;
+                return PL_ERROR;
+            }
+            /* Only what reaches into the prefix is ours; the rest stays relative to dirfd. */
+            char norm[PATH_MAX];
+            lex_normalize(full, norm);
+            if (!under_prefix(norm))
+                return PL_LIBC;
+            return to_bfs(norm + pl_prefix_len, out);
         } else {
             struct pl_file *f = pl_file(dirfd);
             if (!f)
@@ -154,6 +173,22 @@ enum pl_where pl_map(int dirfd, const char *path, struct pl_path *out)
     return PL_LIBC;
 }
 
+_Atomic unsigned short pl_anc[PL_MAX_FDS];
+
+void pl_note_dir(int fd, const char *path, int flags)
+{
+    if (fd < 0 || fd >= PL_MAX_FDS || !(flags & (O_DIRECTORY | O_PATH)) || path[0] != '/')
+        return;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (!pl_prefix_len)
+        pl_configure();
+    if (n < pl_prefix_len && strncmp(path, pl_prefix, n) == 0 &&
+        (n == 1 || pl_prefix[n] == '/'))
+        atomic_store(&pl_anc[fd], (unsigned short)n);
+}
+
 /* ---- working directory ---- */
 
 static int set_vcwd(const char *bfs)
@@ -162,19 +197,41 @@ static int set_vcwd(const char *bfs)
     if (!fs)
         return -1;
     benchfs_stat_t st;
-    if (benchfs_stat(fs, bfs, &st) != 0)
-        return -1;
+    if (benchfs_stat(fs, bfs, &st) != 0) {
+        char real[PATH_MAX];
+        return pl_outside(bfs, real) ? chdir(real) : -1;
+    }
     if (!S_ISDIR(st.mode))
         return pl_err(ENOTDIR);
     if (benchfs_access(fs, bfs, X_OK) != 0)
         return -1;
     char norm[PATH_MAX];
     lex_normalize(bfs, norm);
-    pthread_mutex_lock(&vcwd_lock);
-    strcpy(vcwd, norm);
-    atomic_store(&pl_vcwd_on, 1);
-    pthread_mutex_unlock(&vcwd_lock);
+    pl_vcwd_set(norm);
     return 0;
+}
+
+void pl_vcwd_set(const char *bfs)
+{
+    pthread_mutex_lock(&vcwd_lock);
+    if (bfs) {
+        snprintf(vcwd, sizeof vcwd, "%s", bfs);
+        atomic_store(&pl_vcwd_on, 1);
+    } else {
+        atomic_store(&pl_vcwd_on, 0);
+    }
+    pthread_mutex_unlock(&vcwd_lock);
+    pl_exec_cwd_changed();
+}
+
+int pl_vcwd_get(char *out, size_t size)
+{
+    pthread_mutex_lock(&vcwd_lock);
+    int on = atomic_load(&pl_vcwd_on);
+    if (on)
+        snprintf(out, size, "%s", vcwd);
+    pthread_mutex_unlock(&vcwd_lock);
+    return on;
 }
 
 PL_API int chdir(const char *path)
@@ -182,8 +239,8 @@ PL_API int chdir(const char *path)
     struct pl_path pp;
     PL_PATH(path, &pp, ({
                 int r_ = REAL(chdir)(path);
-                if (r_ == 0)
-                    atomic_store(&pl_vcwd_on, 0);
+                if (r_ == 0 && atomic_load(&pl_vcwd_on))
+                    pl_vcwd_set(NULL);
                 r_;
             }));
     return set_vcwd(pp.bfs);
@@ -194,8 +251,8 @@ PL_API int fchdir(int fd)
     struct pl_file *f = pl_file(fd);
     if (!f) {
         int r = REAL(fchdir)(fd);
-        if (r == 0)
-            atomic_store(&pl_vcwd_on, 0);
+        if (r == 0 && atomic_load(&pl_vcwd_on))
+            pl_vcwd_set(NULL);
         return r;
     }
     int d = pl_is_dir(f);
@@ -256,8 +313,9 @@ PL_API char *__getcwd_chk(char *buf, size_t size, size_t buflen)
 /* ---- realpath ---- */
 
 /* Resolve the BenchFS path in (links followed, as realpath does) into out, as programs see
- * it (with the prefix). A link that leaves BenchFS hands the rest to libc's realpath. */
-static char *bfs_realpath(const char *in, char *out)
+ * it (with the prefix). A link that leaves BenchFS: with left NULL the rest goes to libc's
+ * realpath; else *left is set and out is the real path that the link leads to. */
+static char *resolve(const char *in, char *out, int *left)
 {
     benchfs_t *fs = pl_fs();
     if (!fs)
@@ -315,8 +373,13 @@ static char *bfs_realpath(const char *in, char *out)
                 return NULL;
             }
             if (target[0] == '/') {
-                if (!under_prefix(joined)) /* leaves BenchFS: the real file system's turn */
-                    return REAL(realpath)(joined, out);
+                if (!under_prefix(joined)) { /* leaves BenchFS: the real file system's turn */
+                    if (!left)
+                        return REAL(realpath)(joined, out);
+                    *left = 1;
+                    memcpy(out, joined, (size_t)m + 1);
+                    return out;
+                }
                 dlen = 0;
                 done[0] = '\0';
                 memmove(rest, joined + pl_prefix_len, strlen(joined + pl_prefix_len) + 1);
@@ -359,7 +422,19 @@ PL_API char *realpath(const char *path, char *resolved)
         return NULL;
     if (w == PL_LIBC)
         return REAL(realpath)(pp.real, resolved);
-    return bfs_realpath(pp.bfs, resolved);
+    return resolve(pp.bfs, resolved, NULL);
+}
+
+int pl_outside(const char *bfs, char *real)
+{
+    int e = errno, left = 0;
+    if (e != EXDEV)
+        return 0;
+    if (!resolve(bfs, real, &left) || !left) {
+        errno = e;
+        return 0;
+    }
+    return 1;
 }
 
 PL_API char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)

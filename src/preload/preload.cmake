@@ -5,7 +5,7 @@
 # Included from the top CMakeLists after the library targets.
 add_library(benchfs-preload SHARED
   src/preload/context.c src/preload/path.c src/preload/fdtable.c src/preload/file.c
-  src/preload/meta.c src/preload/ns.c src/preload/dir.c src/preload/stdio.c)
+  src/preload/meta.c src/preload/ns.c src/preload/dir.c src/preload/stdio.c src/preload/exec.c)
 set_target_properties(benchfs-preload PROPERTIES C_VISIBILITY_PRESET hidden PREFIX lib
                       OUTPUT_NAME benchfs-preload)
 # glibc declares most path arguments nonnull; a program may still pass NULL, and the checks

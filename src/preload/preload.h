@@ -58,6 +58,12 @@ static inline int pl_err(int e)
 #define PL_MAX_FDS 65536
 struct pl_file;
 extern struct pl_file *_Atomic pl_fds[PL_MAX_FDS];
+/* Real directory descriptors of the prefix's ancestors ("/" for /benchfs): the length of the
+ * ancestor's path, 0 for every other descriptor. Programs that walk a path one component
+ * at a time with openat (rsync) reach the prefix from these. */
+extern _Atomic unsigned short pl_anc[PL_MAX_FDS];
+/* A real open of a directory succeeded: remember it if it is an ancestor of the prefix. */
+void pl_note_dir(int fd, const char *path, int flags);
 
 /* ---- paths (path.c) ---- */
 /* Set while the working directory is inside BenchFS: relative paths then need a look. */
@@ -72,7 +78,10 @@ static inline int pl_maybe(int dirfd, const char *path)
     if (path[0] != '/')
         return dirfd == AT_FDCWD ? atomic_load_explicit(&pl_vcwd_on, memory_order_relaxed)
                                  : dirfd >= 0 && dirfd < PL_MAX_FDS &&
-                                       atomic_load_explicit(&pl_fds[dirfd], memory_order_relaxed);
+                                       (atomic_load_explicit(&pl_fds[dirfd],
+                                                             memory_order_relaxed) ||
+                                        atomic_load_explicit(&pl_anc[dirfd],
+                                                             memory_order_relaxed));
     if (!pl_prefix_len)
         pl_configure();
     if (path[1] == '/' || path[1] == '.')
@@ -91,6 +100,15 @@ struct pl_path {
 /* Map (dirfd, path); for PL_LIBC with a dirfd that is ours, real is absolute. PL_ERROR sets
  * errno (ENAMETOOLONG, EBADF). */
 enum pl_where pl_map(int dirfd, const char *path, struct pl_path *out);
+/* After a BenchFS call on bfs failed with EXDEV (a symbolic link that leaves BenchFS): 1 and
+ * the real path it leads to in real (PATH_MAX bytes), for the call to go to libc; else 0
+ * with errno unchanged. */
+int pl_outside(const char *bfs, char *real);
+/* Enter (bfs) or leave (NULL) the virtual working directory; and read it (returns whether
+ * it is set). */
+void pl_vcwd_set(const char *bfs);
+int pl_vcwd_get(char *out, size_t size);
+
 /* Shorthands for the calls below: map `path` (an lvalue), or return libc_call when it is not
  * ours (with `path` rewritten when the mapping moved it, e.g. out of the prefix with ".."). */
 #define PL_PATH(path, pp, libc_call)                                                           \
@@ -154,8 +172,16 @@ struct pl_file *pl_file_new(const char *bfs_path, int flags);
 int pl_is_dir(struct pl_file *f);
 /* The process's umask, followed through umask() (BenchFS does not apply one). */
 mode_t pl_umask(void);
+/* Enter f at the kernel number fd (a placeholder inherited through exec). */
+void pl_fd_adopt(int fd, struct pl_file *f);
+/* How many table entries there are. */
+int pl_fd_count(void);
 /* Every open BenchFS file is closed (sizes published): at exit. */
 void pl_fd_close_all(void);
+
+/* ---- exec (exec.c) ---- */
+/* The working directory changed: keep the environment that children inherit in step. */
+void pl_exec_cwd_changed(void);
 
 /* ---- directories (dir.c) ---- */
 /* A listing in progress (a DIR * of ours, or getdents64's state). */
