@@ -587,3 +587,50 @@ PL_API int isatty(int fd)
     errno = ENOTTY;
     return 0;
 }
+
+/* ---- temporary files: glibc's mkstemp opens internally, out of our reach ---- */
+
+/* The last 6 + suffixlen characters of tmpl before the suffix must be "XXXXXX". */
+static int bfs_mkstemp(char *tmpl, int suffixlen, int flags)
+{
+    size_t n = strlen(tmpl);
+    if (suffixlen < 0 || n < 6 + (size_t)suffixlen ||
+        strncmp(tmpl + n - suffixlen - 6, "XXXXXX", 6) != 0)
+        return pl_err(EINVAL);
+    char *x = tmpl + n - suffixlen - 6;
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static _Atomic unsigned long counter;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        unsigned long v = (unsigned long)getpid() * 2654435761u ^
+                          atomic_fetch_add(&counter, 7919) ^ (unsigned long)random();
+        for (int i = 0; i < 6; i++, v /= 62)
+            x[i] = chars[v % 62];
+        int fd = open(tmpl, (flags & ~O_ACCMODE) | O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return pl_err(EEXIST);
+}
+
+#define MKSTEMP(name, params, realargs, tmpl, suffixlen, flags)                                \
+    PL_API int name params                                                                     \
+    {                                                                                          \
+        if (!pl_maybe(AT_FDCWD, tmpl))                                                         \
+            return REAL(name) realargs;                                                        \
+        struct pl_path pp;                                                                     \
+        enum pl_where w = pl_map(AT_FDCWD, tmpl, &pp);                                         \
+        if (w == PL_ERROR)                                                                     \
+            return -1;                                                                         \
+        if (w == PL_LIBC)                                                                      \
+            return REAL(name) realargs;                                                        \
+        return bfs_mkstemp(tmpl, suffixlen, flags);                                            \
+    }
+
+MKSTEMP(mkstemp, (char *t), (t), t, 0, 0)
+MKSTEMP(mkstemp64, (char *t), (t), t, 0, 0)
+MKSTEMP(mkostemp, (char *t, int fl), (t, fl), t, 0, fl)
+MKSTEMP(mkostemp64, (char *t, int fl), (t, fl), t, 0, fl)
+MKSTEMP(mkstemps, (char *t, int sl), (t, sl), t, sl, 0)
+MKSTEMP(mkstemps64, (char *t, int sl), (t, sl), t, sl, 0)
+MKSTEMP(mkostemps, (char *t, int sl, int fl), (t, sl, fl), t, sl, fl)
+MKSTEMP(mkostemps64, (char *t, int sl, int fl), (t, sl, fl), t, sl, fl)
