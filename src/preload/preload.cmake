@@ -11,6 +11,8 @@ set_target_properties(benchfs-preload PROPERTIES C_VISIBILITY_PRESET hidden PREF
 # glibc declares most path arguments nonnull; a program may still pass NULL, and the checks
 # for it must not be optimised away (the kernel answers EFAULT, we must not crash first).
 target_compile_options(benchfs-preload PRIVATE -fno-delete-null-pointer-checks
-                       $<$<C_COMPILER_ID:GNU>:-Wno-nonnull-compare>)
+                       $<$<C_COMPILER_ID:GNU>:-Wno-nonnull-compare>
+                       $<$<C_COMPILER_ID:Clang>:-Wno-pointer-bool-conversion>
+                       $<$<C_COMPILER_ID:Clang>:-Wno-tautological-pointer-compare>)
 target_link_libraries(benchfs-preload PRIVATE benchfs Threads::Threads ${CMAKE_DL_LIBS})
 install(TARGETS benchfs-preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
