@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config clang
       libucx-dev ucx-utils liburing-dev libxxhash-dev liblmdb-dev
       libopenmpi-dev openmpi-bin gnuplot-nox
       lowdown man-db   # man pages: generated from docs/*.md at build time, checked with man -l
-      iproute2)   # ip, tc: tests/net/test_netns.sh (network namespaces, veth, bridge, drops)
+      iproute2   # ip, tc: tests/net/test_netns.sh (network namespaces, veth, bridge, drops)
+      rsync python3)   # tests/preload/test_preload.sh: real programs under libbenchfs-preload.so
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
