@@ -5,7 +5,8 @@
 set(BENCHFS_MAN AUTO CACHE STRING "Build and install the man pages from docs/*.md (AUTO, ON, OFF; needs lowdown)")
 set_property(CACHE BENCHFS_MAN PROPERTY STRINGS AUTO ON OFF)
 set(BENCHFS_MAN_PAGES benchfsd.8 benchfsctl.1 benchfs.1 benchfs-bench.1 benchfs-perf.1 libbenchfs.3
-    benchfs-fuse.1)
+    benchfs-fuse.1
+    benchfs-preload.8)
 set(BENCHFS_MAN_FILES "")
 string(TOUPPER "${BENCHFS_MAN}" _benchfs_man)
 if(_benchfs_man STREQUAL "AUTO" OR BENCHFS_MAN)   # AUTO, or ON/TRUE/1/YES (Spack passes a BOOL)

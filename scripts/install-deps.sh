@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config clang
       lowdown man-db   # man pages: generated from docs/*.md at build time, checked with man -l
       iproute2   # ip, tc: tests/net/test_netns.sh (network namespaces, veth, bridge, drops)
       libfuse3-dev fuse3   # benchfs-fuse (src/fuse/) and fusermount3 for its tests
-      rsync)   # tests/fuse/test_fuse.sh copies a tree into the FUSE mount with rsync -a
+      rsync       # tests/fuse and tests/preload copy trees with rsync -a
+      python3)    # tests/preload/test_preload.sh: real programs under libbenchfs-preload.so
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
