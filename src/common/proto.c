@@ -29,6 +29,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_CHUNK_DIR] = "chunk_dir",
         [BFS_OP_CHUNK_RESERVE] = "chunk_reserve",
         [BFS_OP_CHUNK_RELEASE] = "chunk_release",
+        [BFS_OP_FIND] = "find",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";

@@ -48,6 +48,16 @@
  *  HELLO           -                                          - (a no-op, kept so the opcode
  *                                                             stays taken; any argument or
  *                                                             payload is EPROTO)
+ *  FIND            str dir, u32 max, u32 scan, u32 cursor     u32 count, u32 scanned,
+ *                  length, bytes cursor, filter               u32 examined, u8 end;
+ *                  (find_filter.h)
+ *                                                             data: u32 cursor length, bytes
+ *                                                             cursor, count x (str path, inode)
+ *                                                             (one server's share of dir and
+ *                                                             below that pass the filter, at
+ *                                                             most `scan` (<= BFS_FIND_SCAN)
+ *                                                             records read per call; the
+ *                                                             cursor is opaque)
  *
  * Connections need no introduction: a remote client connects to the server's UCX listener
  * (the server's endpoint, with peer-failure handling, is made from the connection request),
@@ -84,6 +94,7 @@ enum bfs_op {
     BFS_OP_CHUNK_DIR,
     BFS_OP_CHUNK_RESERVE,
     BFS_OP_CHUNK_RELEASE,
+    BFS_OP_FIND,
     BFS_OP__COUNT
 };
 
@@ -104,6 +115,11 @@ const char *bfs_op_name(int op);
 #define BFS_REMOVE_DIR 2u
 /* META_PUT flags */
 #define BFS_PUT_NOREPLACE 1u
+/* FIND: records one call reads at most (so one call holds the server's single loop for a few
+ * milliseconds at most), matches one page returns at most, and the cursor's longest form. */
+#define BFS_FIND_SCAN 16384u
+#define BFS_FIND_PAGE 4096u
+#define BFS_FIND_CURSOR_MAX (8 + 255)
 
 /* The attributes of one file or directory, as stored and as sent. */
 struct bfs_inode {

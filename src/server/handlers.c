@@ -739,6 +739,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_DIR: op_chunk_dir(req, &r); break;
     case BFS_OP_CHUNK_RESERVE: op_chunk_reserve(req, &r); break;
     case BFS_OP_CHUNK_RELEASE: op_chunk_release(req, &r); break;
+    case BFS_OP_FIND: op_find(req, &r); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

@@ -8,3 +8,5 @@ bfs_integration(test_foreign_registry 2)
 set_tests_properties(test_foreign_registry_2srv PROPERTIES SKIP_RETURN_CODE 77)
 # A forked child and its parent both use one context at the same time.
 bfs_integration(test_fork 2)
+# benchfs_find against a tree with known matches (names, sizes, times, types).
+bfs_integration(test_find 2 4)
