@@ -1013,6 +1013,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_CHUNK_PREFETCH: return 20;
     case BFS_OP_CHUNK_RESERVE: return 36;
     case BFS_OP_CHUNK_RELEASE: return 36;
+    case BFS_OP_FIND: return 2 + 12 + 4 + 2 + 8 + 8 + 8 + 4 + 4; /* no cursor, empty glob */
     default: return 0;
     }
 }
