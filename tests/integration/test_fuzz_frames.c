@@ -1519,6 +1519,7 @@ int main(int argc, char **argv)
         }
     }
     CHECK(changed == 0);
+    free(snap0);
     g_snap_bad = 0;
     walk_data(&c, 0);
     CHECK(g_snap_bad == 0);
