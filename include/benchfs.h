@@ -212,6 +212,57 @@ int benchfs_nservers(benchfs_t *fs);
 /* Text counters of one server ("key value" lines) into buf; returns the length or -1. */
 ssize_t benchfs_server_stats(benchfs_t *fs, int server, char *buf, size_t size);
 
+/* ---- find ----
+ *
+ * A parallel find(1) without a directory walk: the namespace is spread over the servers by
+ * the hash of each path, so every server scans its own share and returns only the entries
+ * at or below `dir` (`dir` itself included) that pass every test of the spec, a page at a
+ * time; a find costs one round of RPCs per page, on all servers at once. Each call reads a
+ * bounded number of records on the server, so a long find never stalls other clients.
+ * Entries are reported in no particular order; "/" itself (never stored) is not reported.
+ * As a scan on the servers, it does not check read or search permission on the directories
+ * below `dir` (only that `dir` exists). */
+#define BENCHFS_FIND_NAME 1u  /* name: glob on the last component (fnmatch(3), no flags;
+                                 a leading '.' is matched by wildcards, as GNU find does) */
+#define BENCHFS_FIND_NEWER 2u /* modified strictly after newer_ns, as -newer FILE */
+#define BENCHFS_FIND_SIZE 4u  /* as -size [+-]N[ckMG]: size in units, rounded up */
+#define BENCHFS_FIND_TYPE 8u  /* type in `types` */
+#define BENCHFS_FIND_FILE 1u  /* types: regular files */
+#define BENCHFS_FIND_DIR 2u   /* directories */
+#define BENCHFS_FIND_LINK 4u  /* symbolic links */
+typedef struct benchfs_find_spec {
+    unsigned flags;      /* which tests apply (all must hold); 0: everything matches */
+    const char *name;    /* BENCHFS_FIND_NAME: the pattern (1..1023 bytes) */
+    int64_t newer_ns;    /* BENCHFS_FIND_NEWER: mtime in ns since the epoch */
+    uint64_t size;       /* BENCHFS_FIND_SIZE: N, in units of size_unit bytes */
+    uint64_t size_unit;  /*   > 0: 1 for 'c', 512 for find's default 'b', 1024 for 'k' */
+    int size_cmp;        /*   0: exactly N units, > 0: more than N, < 0: fewer than N */
+    unsigned types;      /* BENCHFS_FIND_TYPE: mask of BENCHFS_FIND_FILE/DIR/LINK */
+    uint32_t page;       /* matches per reply at most; 0: the servers' maximum (4096) */
+    uint32_t scan;       /* records a server reads per call at most; 0: its maximum (16384) */
+} benchfs_find_spec_t;
+
+/* What a find did, summed over the servers it asked. */
+typedef struct benchfs_find_stats {
+    uint64_t scanned;  /* records the servers read (their whole share, not only dir's) */
+    uint64_t examined; /* entries at or below dir that were tested: find's "total files" */
+    uint64_t matched;  /* entries that passed (and were given to fn) */
+    uint64_t rpcs;     /* FIND calls made */
+} benchfs_find_stats_t;
+
+/* Call fn(path, st, arg) for every match (path absolute in BenchFS, st its lstat-like
+ * attributes); a non-zero return stops the find early (and the call returns 0). Only servers
+ * server_lo <= s < server_hi are asked (0 and benchfs_nservers(fs): all; lo == hi: none), so
+ * the ranks of a parallel job can each take a share: every match lives on exactly one
+ * server. stats, if not NULL, is filled (also when the call fails part way). Returns 0, or
+ * -1 with errno: ENOENT/ENOTDIR (dir does not exist), EINVAL (a spec that means nothing, a bad
+ * server range), or the error of a server that could not be asked (EHOSTDOWN, ETIMEDOUT, ...;
+ * the other servers' matches have still been reported). */
+int benchfs_find(benchfs_t *fs, const char *dir, const benchfs_find_spec_t *spec,
+                 int server_lo, int server_hi,
+                 int (*fn)(const char *path, const benchfs_stat_t *st, void *arg), void *arg,
+                 benchfs_find_stats_t *stats);
+
 #ifdef __cplusplus
 }
 #endif

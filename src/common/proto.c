@@ -32,6 +32,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_CHUNK_RELEASE] = "chunk_release",
         [BFS_OP_SYMLINK] = "symlink",
         [BFS_OP_READDIRPLUS] = "readdirplus",
+        [BFS_OP_FIND] = "find",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";

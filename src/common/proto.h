@@ -55,6 +55,16 @@
  *  SYMLINK         str path, u32 uid, u32 gid, str target     inode (EEXIST if path exists)
  *  READDIRPLUS     as READDIR                                 u32 count, u8 more;
  *                                                             data: count x (str name, inode)
+ *  FIND            str dir, u32 max, u32 scan, u32 cursor     u32 count, u32 scanned,
+ *                  length, bytes cursor, filter               u32 examined, u8 end;
+ *                  (find_filter.h)
+ *                                                             data: u32 cursor length, bytes
+ *                                                             cursor, count x (str path, inode)
+ *                                                             (one server's share of dir and
+ *                                                             below that pass the filter, at
+ *                                                             most `scan` (<= BFS_FIND_SCAN)
+ *                                                             records read per call; the
+ *                                                             cursor is opaque)
  *
  * A symbolic link (S_IFLNK) is an inode whose size is the length of its target (1 to
  * BFS_SYMLINK_MAX bytes, no NUL, stored verbatim) and chunk size 0; the metadata server keeps
@@ -97,6 +107,7 @@ enum bfs_op {
     BFS_OP_CHUNK_RELEASE,
     BFS_OP_SYMLINK,
     BFS_OP_READDIRPLUS,
+    BFS_OP_FIND,
     BFS_OP__COUNT
 };
 
@@ -121,6 +132,11 @@ const char *bfs_op_name(int op);
 #define BFS_REMOVE_DIR 2u
 /* META_PUT flags */
 #define BFS_PUT_NOREPLACE 1u
+/* FIND: records one call reads at most (so one call holds the server's single loop for a few
+ * milliseconds at most), matches one page returns at most, and the cursor's longest form. */
+#define BFS_FIND_SCAN 16384u
+#define BFS_FIND_PAGE 4096u
+#define BFS_FIND_CURSOR_MAX (8 + 255)
 
 /* The attributes of one file or directory, as stored and as sent. */
 struct bfs_inode {

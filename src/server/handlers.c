@@ -807,6 +807,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_CHUNK_RELEASE: op_chunk_release(req, &r); break;
     case BFS_OP_SYMLINK: op_symlink(req, &r); break;
     case BFS_OP_READDIRPLUS: op_listing(req, &r, LIST_PLUS); break;
+    case BFS_OP_FIND: op_find(req, &r); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

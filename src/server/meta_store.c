@@ -448,3 +448,63 @@ uint64_t meta_count(struct meta_store *m)
     mdb_txn_abort(txn);
     return rc ? 0 : st.ms_entries;
 }
+
+int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint32_t budget,
+              meta_scan_fn fn, void *arg, uint8_t *last, size_t *last_len, int *end)
+{
+    if (after_len > KEY_MAX)
+        return -EINVAL;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return lmdb_errno(rc);
+    rc = mdb_cursor_open(txn, m->dbi, &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return lmdb_errno(rc);
+    }
+    /* The cursor is the key of the last record consumed: resume strictly after it (it may
+     * have been removed since; SET_RANGE then lands on its successor). */
+    MDB_val k = {.mv_size = after_len, .mv_data = (void *)after}, v;
+    rc = mdb_cursor_get(cur, &k, &v, after_len ? MDB_SET_RANGE : MDB_FIRST);
+    if (rc == 0 && after_len && k.mv_size == after_len && memcmp(k.mv_data, after, after_len) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    if (after_len)
+        memcpy(last, after, after_len);
+    *last_len = after_len;
+    *end = 0;
+    int count = 0, err = 0;
+    char path[BFS_PATH_MAX];
+    struct bfs_inode ino;
+    while (rc == 0 && (uint32_t)count < budget) {
+        if (k.mv_size > KEY_MAX) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue; /* not a key this store writes */
+        }
+        if (decode_val(&v, &ino, path, NULL) != 0) {
+            LOG_WARN("metadata store: skipping a corrupt record");
+        } else {
+            char parent[BFS_PATH_MAX];
+            const char *name = bfs_path_split(path, parent);
+            int r = fn(arg, path, name ? name : path, &ino);
+            if (r < 0) {
+                err = r;
+                break;
+            }
+            if (r > 0)
+                break; /* not consumed: the next call starts with it */
+        }
+        memcpy(last, k.mv_data, k.mv_size);
+        *last_len = k.mv_size;
+        count++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND)
+        *end = 1;
+    else if (rc && !err)
+        err = lmdb_errno(rc);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return err ? err : count;
+}

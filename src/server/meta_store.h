@@ -56,6 +56,15 @@ int meta_readdir(struct meta_store *m, const char *dir, const char *after, uint3
 /* Visit up to `max` entries strictly below `dir` in key order after the entry `after_path`. */
 int meta_subtree(struct meta_store *m, const char *dir, const char *after_path, uint32_t max,
                  meta_visit_fn fn, void *arg, int *more);
+/* Visit records in key order, strictly after the key `after` (after_len 0: from the first),
+ * at most `budget` of them. fn returns 0 (consumed, go on), 1 (stop before this record: it
+ * is not consumed) or -errno. The key of the last consumed record goes to last (up to
+ * BFS_FIND_CURSOR_MAX bytes; `after` again if none was), and *end says the store has no
+ * record after it. Returns the number consumed or -errno (-EINVAL: `after` too long). */
+typedef int (*meta_scan_fn)(void *arg, const char *path, const char *name,
+                            const struct bfs_inode *ino);
+int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint32_t budget,
+              meta_scan_fn fn, void *arg, uint8_t *last, size_t *last_len, int *end);
 /* Number of entries stored here. */
 uint64_t meta_count(struct meta_store *m);
 

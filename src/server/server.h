@@ -173,6 +173,9 @@ void server_req_free(struct srv_req *req);
 /* Queue a request whose payload is in place for its handler. */
 void server_enqueue(struct srv_req *req);
 
+/* find.c: the FIND RPC (handlers.c dispatches it). */
+void op_find(struct srv_req *req, struct bfs_rbuf *r);
+
 /* conns.c */
 struct srv_conn *conn_lookup(struct server *s, ucp_ep_h ep);
 void conn_fail(struct srv_conn *c);

@@ -82,6 +82,22 @@ const struct cli_cmd cli_cmds[] = {
      "of SRC end up in DEST_LOCAL_DIR (created with its parents if missing). Same options\n"
      "and work distribution as stage-in (see 'benchfs stage-in --help').\n",
      cmd_stage_out},
+    {"find", "find [--count] [--stats] [--mount PREFIX] DIR... [-name GLOB] [-newer FILE] "
+             "[-size [+-]N[cwbkMG]] [-type f|d|l]",
+     "Print the paths at or below each DIR (DIR included) that pass every test, as find(1)\n"
+     "does, without walking directories: every server scans and filters its own share of\n"
+     "the namespace. Under mpirun/srun the ranks split the servers between them.\n"
+     "  -name GLOB        the last component matches GLOB (quote it from the shell)\n"
+     "  -newer FILE       modified after FILE (a BenchFS file if it exists there, else local)\n"
+     "  -size [+-]N[U]    size in units U rounded up is more (+), less (-) or exactly N;\n"
+     "                    U: c bytes, w 2 bytes, b 512 (default), k KiB, M MiB, G GiB\n"
+     "  -type f|d|l       regular file, directory, symbolic link (or a list: f,d)\n"
+     "  --count           print only 'MATCHED <matched>/<examined>' (io500's external find)\n"
+     "  --stats           entries examined, scanned and matched, time and rates, on stderr\n"
+     "  --mount PREFIX    operands under PREFIX (where programs see BenchFS: preload, FUSE)\n"
+     "                    are BenchFS paths without it (default $BENCHFS_MOUNT)\n"
+     "Exit status 1 if a DIR does not exist or a server could not be asked.\n",
+     cmd_find},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -217,5 +217,6 @@ int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_stage_in(int argc, char **argv);
 int cmd_stage_out(int argc, char **argv);
+int cmd_find(int argc, char **argv);
 
 #endif

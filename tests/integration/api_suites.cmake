@@ -13,3 +13,6 @@ bfs_integration(test_fork 2)
 bfs_integration(test_rpc_scale 2 16 64)
 target_link_libraries(test_rpc_scale PRIVATE PkgConfig::LMDB) # writes an old-format record
 set_tests_properties(test_rpc_scale_64srv PROPERTIES SKIP_RETURN_CODE 77)
+
+# benchfs_find against a tree with known matches (names, sizes, times, types).
+bfs_integration(test_find 2 4)

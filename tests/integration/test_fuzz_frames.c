@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fuzz_frames.c — a seeded, structure-aware frame fuzzer against real servers.
  *
- * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_READDIRPLUS,
+ * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_FIND,
  * HELLO included), from fields that make sense for a small namespace the test sets up (/fz):
  * paths, modes, ids, file ids of real files, chunk indexes, offsets and lengths inside the
  * chunk, chunk sizes, payloads. Most frames are then mutated, 1 to 3 times: the opcode
@@ -692,6 +692,25 @@ static void build(struct gframe *g, struct peer *p, int op)
         put(g, rnd_below(4), 8, F_NUM);
         put(g, pick_cs(), 4, F_CS);
         break;
+    case BFS_OP_FIND: {
+        static const char *const globs[] = {"*", "*01*", "f?", "[a-", "\\"};
+        put_path(g, 1);
+        put(g, rnd_below(8), 4, F_NUM);  /* page */
+        put(g, rnd_below(40), 4, F_NUM); /* scan budget */
+        uint32_t clen = chance(70) ? 0 : (uint32_t)rnd_below(BFS_FIND_CURSOR_MAX + 1);
+        put(g, clen, 4, F_NUM);
+        for (uint32_t i = 0; i < clen && g->alen < sizeof g->args; i++)
+            g->args[g->alen++] = (uint8_t)rnd(); /* a cursor of any bytes: only a place */
+        put(g, rnd_below(16), 4, F_NUM);      /* tests */
+        const char *gl = globs[rnd_below(5)];
+        put_bytes_str(g, gl, strlen(gl));
+        put(g, (uint64_t)time(NULL) * 1000000000ull, 8, F_NUM);
+        put(g, rnd_below(5000), 8, F_NUM);
+        put(g, 1 + rnd_below(1024), 8, F_NUM);
+        put(g, rnd_below(3), 4, F_NUM);
+        put(g, 1 + rnd_below(7), 4, F_NUM);
+        break;
+    }
     default: break; /* PING, STATFS, STATS, HELLO, CHUNK_DIR: no arguments */
     }
 }
@@ -1529,6 +1548,7 @@ int main(int argc, char **argv)
         }
     }
     CHECK(changed == 0);
+    free(snap0);
     g_snap_bad = 0;
     walk_data(&c, 0);
     CHECK(g_snap_bad == 0);

@@ -1096,6 +1096,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_CHUNK_RELEASE: return 36;
     case BFS_OP_SYMLINK: return 2 + 8 + 2;
     case BFS_OP_READDIRPLUS: return 2 + 4 + 2;
+    case BFS_OP_FIND: return 2 + 12 + 4 + 2 + 8 + 8 + 8 + 4 + 4; /* no cursor, empty glob */
     default: return 0;
     }
 }

@@ -8,3 +8,11 @@ foreach(t namespace copy stage)
                    $<TARGET_FILE:benchfs-cli> $<TARGET_FILE:benchfsd> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(test_cli_${t} PROPERTIES TIMEOUT 300)
 endforeach()
+# benchfs find and io500's external find script against a tree of known matches, compared
+# with GNU find on the same tree, at 2 and 4 servers.
+foreach(n 2 4)
+  add_test(NAME test_cli_find_${n}srv
+           COMMAND ${BFS_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_find.sh
+                   $<TARGET_FILE:benchfs-cli> $<TARGET_FILE:benchfsd> ${MPIEXEC_EXECUTABLE} ${n})
+  set_tests_properties(test_cli_find_${n}srv PROPERTIES TIMEOUT 300)
+endforeach()
