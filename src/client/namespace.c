@@ -257,8 +257,10 @@ BFS_API int benchfs_unlink(benchfs_t *fs, const char *path)
     int err = ns_remove_entry(fs, p, BFS_REMOVE_FILE, 0, &old);
     if (err)
         LEAVE(fs, bfs_fail(-err, "unlink %s", p));
-    /* Chunks may sit on any server, including past the published size (unflushed writers). */
-    err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
+    /* Chunks may sit on any server, including past the published size (unflushed writers).
+     * An inline file never had any (small_file.c). */
+    if (!(old.flags & BFS_INO_INLINE))
+        err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "unlink %s: freeing chunks", p) : 0);
 }
 
@@ -311,8 +313,8 @@ int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino, u
 /* Truncate a file known by inode (shared by truncate, ftruncate and O_TRUNC). */
 int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, uint64_t length)
 {
-    int err = ns_set_size(fs, path, ino->fileid, length, BFS_SIZE_SET, bfs_now_ns(), ino);
-    if (!err)
+    int err = small_set_size(fs, path, ino, length); /* SIZE_UPDATE(SET); moves if it must */
+    if (!err && !(ino->flags & BFS_INO_INLINE)) /* an inline file has no chunks */
         err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_TRUNCATE, ino->fileid, length,
                                   ino->chunk_size);
     if (!err)

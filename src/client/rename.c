@@ -134,7 +134,10 @@ static int rename_dir(benchfs_t *fs, const char *from, const char *to,
         }
         strcpy(np, to);
         strcat(np, list.v[i].path + flen);
-        err = ns_put_entry(fs, np, &list.v[i].ino, 0, &replaced, &old);
+        if (list.v[i].ino.flags) /* inline data stays with its server: to chunks first */
+            err = small_move(fs, list.v[i].path, &list.v[i].ino);
+        if (!err)
+            err = ns_put_entry(fs, np, &list.v[i].ino, 0, &replaced, &old);
     }
     /* Only once the new tree is complete does the old one go, deepest first. */
     for (size_t i = list.n; i-- > 0 && !err;)
@@ -187,11 +190,15 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
     } else {
         int replaced = 0;
         struct bfs_inode old;
-        err = ns_put_entry(fs, to, &src, 0, &replaced, &old);
+        if (src.flags) /* inline data stays with its server: to chunks first (small_file.c) */
+            err = small_move(fs, from, &src);
+        if (!err)
+            err = ns_put_entry(fs, to, &src, 0, &replaced, &old);
         if (!err)
             err = ns_remove_entry(fs, from, BFS_REMOVE_FILE, src.fileid, NULL);
         /* The file that was replaced loses its data, as after unlink. */
-        if (!err && replaced && old.fileid != src.fileid && !S_ISDIR(old.mode))
+        if (!err && replaced && old.fileid != src.fileid && !S_ISDIR(old.mode) &&
+            !(old.flags & BFS_INO_INLINE))
             err = ns_chunks_broadcast(fs, BFS_OP_CHUNK_REMOVE, old.fileid, 0, 0);
     }
     if (err)

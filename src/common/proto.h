@@ -48,6 +48,17 @@
  *  HELLO           -                                          - (a no-op, kept so the opcode
  *                                                             stays taken; any argument or
  *                                                             payload is EPROTO)
+ *  LOOKUP_DATA     str path                                   inode; data: the inline bytes
+ *                                                             (inode.size of them) when the
+ *                                                             inode is INLINE or MOVING
+ *  INLINE_WRITE    str path, u64 fileid, u64 offset,          inode (EXDEV: not inline, or
+ *                  u64 mtime; data: the bytes                 past BFS_INLINE_MAX: move it;
+ *                                                             EAGAIN: being moved)
+ *  MOVE_BEGIN      str path, u64 fileid, u64 mover            u8 copy, inode; data: the inline
+ *                                                             bytes to copy to chunk 0 (copy 0:
+ *                                                             chunked already, nothing to do)
+ *  MOVE_END        str path, u64 fileid, u64 mover            inode (EAGAIN: another mover
+ *                                                             took the move over)
  *
  * Connections need no introduction: a remote client connects to the server's UCX listener
  * (the server's endpoint, with peer-failure handling, is made from the connection request),
@@ -84,6 +95,10 @@ enum bfs_op {
     BFS_OP_CHUNK_DIR,
     BFS_OP_CHUNK_RESERVE,
     BFS_OP_CHUNK_RELEASE,
+    BFS_OP_LOOKUP_DATA, /* small files kept in the metadata record (DESIGN.md, Small files) */
+    BFS_OP_INLINE_WRITE,
+    BFS_OP_MOVE_BEGIN,
+    BFS_OP_MOVE_END,
     BFS_OP__COUNT
 };
 
@@ -91,6 +106,7 @@ const char *bfs_op_name(int op);
 
 /* CREATE flags */
 #define BFS_CREATE_EXCL 1u
+#define BFS_CREATE_INLINE 2u /* the new file keeps its data in its metadata record */
 /* SETATTR mask */
 #define BFS_SETATTR_MODE 1u
 #define BFS_SETATTR_UID 2u
@@ -114,8 +130,18 @@ struct bfs_inode {
     uint32_t chunk_size;
     uint32_t nlink;
     int64_t atime_ns, mtime_ns, ctime_ns;
+    uint32_t flags; /* BFS_INO_*: where a file's data lives */
 };
-#define BFS_INODE_WIRE_LEN 60
+#define BFS_INODE_WIRE_LEN 64
+
+/* inode.flags. Neither: the data is in chunks. INLINE: the data (inode.size bytes, at most
+ * BFS_INLINE_MAX) is in the metadata server's store next to the inode, and there are no
+ * chunks. MOVING: as INLINE, frozen while one client copies it to chunk 0. */
+#define BFS_INO_INLINE 1u
+#define BFS_INO_MOVING 2u
+#define BFS_INO_FLAGS_KNOWN (BFS_INO_INLINE | BFS_INO_MOVING)
+/* The most data a metadata server keeps inline (a client's own threshold may be lower). */
+#define BFS_INLINE_MAX (64u << 10)
 
 void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino);
 void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);

@@ -10,16 +10,11 @@
 #include "common/log.h"
 #include "common/path.h"
 #include "common/ring.h"
+#include "meta_store_txn.h"
 
-struct meta_store {
-    MDB_env *env;
-    MDB_dbi dbi;
-};
-
-#define KEY_MAX (8 + BFS_NAME_MAX)
 #define VAL_MAX (BFS_INODE_WIRE_LEN + 2 + BFS_PATH_MAX)
 
-static int lmdb_errno(int rc)
+int lmdb_errno(int rc)
 {
     switch (rc) {
     case 0: return 0;
@@ -89,12 +84,16 @@ int meta_open(struct meta_store **out, const char *dir, uint64_t map_size)
     if (!rc)
         rc = mdb_env_set_mapsize(m->env, map_size);
     if (!rc)
+        rc = mdb_env_set_maxdbs(m->env, 2); /* the inline data (meta_inline.c) */
+    if (!rc)
         rc = mdb_env_open(m->env, dir, MDB_NOSYNC | MDB_NOTLS, 0600);
     MDB_txn *txn = NULL;
     if (!rc)
         rc = mdb_txn_begin(m->env, NULL, 0, &txn);
     if (!rc)
         rc = mdb_dbi_open(txn, NULL, 0, &m->dbi);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "inline", MDB_CREATE, &m->idbi);
     if (!rc)
         rc = mdb_txn_commit(txn);
     else if (txn)
@@ -121,14 +120,7 @@ void meta_close(struct meta_store *m)
 
 int meta_sync(struct meta_store *m) { return lmdb_errno(mdb_env_sync(m->env, 1)); }
 
-/* Runs `body` inside a write transaction, committing when it returns 0. */
-struct wtxn {
-    MDB_txn *txn;
-    uint8_t key[KEY_MAX];
-    MDB_val k;
-};
-
-static int wtxn_begin(struct meta_store *m, struct wtxn *t, const char *path, int write)
+int wtxn_begin(struct meta_store *m, struct wtxn *t, const char *path, int write)
 {
     size_t klen;
     int err = make_key(t->key, &klen, path);
@@ -139,7 +131,7 @@ static int wtxn_begin(struct meta_store *m, struct wtxn *t, const char *path, in
     return lmdb_errno(mdb_txn_begin(m->env, NULL, write ? 0 : MDB_RDONLY, &t->txn));
 }
 
-static int wtxn_end(struct wtxn *t, int err)
+int wtxn_end(struct wtxn *t, int err)
 {
     if (err) {
         mdb_txn_abort(t->txn);
@@ -148,7 +140,7 @@ static int wtxn_end(struct wtxn *t, int err)
     return lmdb_errno(mdb_txn_commit(t->txn));
 }
 
-static int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino)
+int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino)
 {
     MDB_val v;
     int rc = mdb_get(t->txn, m->dbi, &t->k, &v);
@@ -157,7 +149,7 @@ static int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino)
     return decode_val(&v, ino, NULL);
 }
 
-static int txn_put(struct meta_store *m, struct wtxn *t, const char *path,
+int txn_put(struct meta_store *m, struct wtxn *t, const char *path,
                    const struct bfs_inode *ino)
 {
     uint8_t buf[VAL_MAX];
@@ -220,7 +212,11 @@ int meta_put(struct meta_store *m, const char *path, const struct bfs_inode *ino
         return wtxn_end(&t, -EEXIST);
     if (err && err != -ENOENT)
         return wtxn_end(&t, err);
-    return wtxn_end(&t, txn_put(m, &t, path, ino));
+    if (ino->flags)
+        return wtxn_end(&t, -EINVAL); /* inline data does not travel with META_PUT */
+    if (*replaced)
+        err = inline_drop(m, &t);
+    return wtxn_end(&t, err ? err : txn_put(m, &t, path, ino));
 }
 
 int meta_setattr(struct meta_store *m, const char *path, uint32_t mask, uint32_t mode,
@@ -258,6 +254,8 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
         err = -EISDIR;
     if (!err && fileid && out->fileid != fileid)
         err = -ESTALE;
+    if (!err && out->flags && (how == BFS_SIZE_SET || size > out->size))
+        err = inline_resize(m, &t, out, size);
     if (!err) {
         if (how == BFS_SIZE_SET || size > out->size)
             out->size = size;
@@ -285,6 +283,8 @@ int meta_remove(struct meta_store *m, const char *path, uint32_t kind, uint64_t 
         err = -ESTALE;
     if (!err)
         err = lmdb_errno(mdb_del(t.txn, m->dbi, &t.k, NULL));
+    if (!err && old->flags)
+        err = inline_drop(m, &t);
     return wtxn_end(&t, err);
 }
 
@@ -313,7 +313,9 @@ static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, in
     char path[BFS_PATH_MAX];
     struct bfs_inode ino;
     while (rc == 0) {
-        if (decode_val(&v, &ino, path) != 0) {
+        if (k.mv_size <= 8) {
+            /* not an entry: the name of a sub-database (meta_inline.c) */
+        } else if (decode_val(&v, &ino, path) != 0) {
             LOG_WARN("metadata store: skipping a corrupt record");
         } else {
             int stop = 0;
@@ -411,5 +413,5 @@ uint64_t meta_count(struct meta_store *m)
         return 0;
     int rc = mdb_stat(txn, m->dbi, &st);
     mdb_txn_abort(txn);
-    return rc ? 0 : st.ms_entries;
+    return rc || st.ms_entries < 1 ? 0 : st.ms_entries - 1; /* less the "inline" database */
 }
