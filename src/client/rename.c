@@ -190,8 +190,8 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
     } else {
         int replaced = 0;
         struct bfs_inode old;
-        if (src.flags) /* inline data stays with its server: to chunks first (small_file.c) */
-            err = small_move(fs, from, &src);
+        /* Inline data stays with its server: to chunks first (small_file.c). */
+        err = src.flags ? small_move(fs, from, &src) : 0;
         if (!err)
             err = ns_put_entry(fs, to, &src, 0, &replaced, &old);
         if (!err)

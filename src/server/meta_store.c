@@ -214,8 +214,7 @@ int meta_put(struct meta_store *m, const char *path, const struct bfs_inode *ino
         return wtxn_end(&t, err);
     if (ino->flags)
         return wtxn_end(&t, -EINVAL); /* inline data does not travel with META_PUT */
-    if (*replaced)
-        err = inline_drop(m, &t);
+    err = *replaced ? inline_drop(m, &t) : 0;
     return wtxn_end(&t, err ? err : txn_put(m, &t, path, ino));
 }
 
