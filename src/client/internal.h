@@ -261,7 +261,7 @@ ssize_t file_pwrite_chunks(benchfs_t *fs, struct bfs_file *f, const void *buf, s
 /* small_file.c — files whose data is kept in their metadata record (DESIGN.md, Small files).
  * f->ino.flags non-zero marks such a descriptor; the hooks below return SMALL_CHUNKS when
  * the file is (now) in chunks and the caller's chunk path must do the work. */
-#define SMALL_INLINE_DEFAULT 4096
+#define SMALL_INLINE_DEFAULT 16384
 #define SMALL_CHUNKS (-1000000)
 /* open: LOOKUP_DATA (inode and data in one round trip) in place of ns_lookup; the data is
  * kept for small_open to give to the descriptor. */
