@@ -76,7 +76,8 @@ static int rec_put(struct meta_store *m, struct wtxn *t, uint64_t fileid, uint64
 static size_t copy_out(const struct bfs_inode *ino, const struct rec *r, uint8_t *data)
 {
     size_t n = (size_t)ino->size, have = r->len < n ? r->len : n;
-    memcpy(data, r->data, have);
+    if (have)
+        memcpy(data, r->data, have);
     memset(data + have, 0, n - have);
     return n;
 }
@@ -157,9 +158,11 @@ int meta_inline_write(struct meta_store *m, const char *path, uint64_t fileid, u
         size_t keep = r.len < out->size ? r.len : (size_t)out->size;
         size_t n = (size_t)(end > keep ? end : keep);
         uint8_t tmp[BFS_INLINE_MAX];
-        memcpy(tmp, r.data, keep);
+        if (keep)
+            memcpy(tmp, r.data, keep);
         memset(tmp + keep, 0, n - keep);
-        memcpy(tmp + off, buf, len);
+        if (len)
+            memcpy(tmp + off, buf, len);
         err = rec_put(m, &t, fileid, 0, 0, tmp, n, NULL);
         if (end > out->size)
             out->size = end;
