@@ -107,7 +107,10 @@ int small_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino)
 void small_open(benchfs_t *fs, struct bfs_file *f)
 {
     struct small_view *st = fs->small_stash;
-    int have = st && st->valid && st->fileid == f->ino.fileid;
+    /* The stash is this open's only when its lookup ran (no O_CREAT) and nothing changed the
+     * file since (O_TRUNC). */
+    int have = st && st->valid && st->fileid == f->ino.fileid && st->len == f->ino.size &&
+               !(f->flags & (O_CREAT | O_TRUNC));
     if (st)
         st->valid = 0;
     if (!f->ino.flags)

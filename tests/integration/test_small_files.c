@@ -216,6 +216,9 @@ static void test_truncate(benchfs_t *fs, benchfs_t *fs2)
     CHECK_OK(write_file(fs2, "/sf/otrunc", 8, 500));
     pattern_fill(8, 0, want, 500);
     CHECK(equals(fs, "/sf/otrunc", want, 500));
+    fd = benchfs_open(fs2, "/sf/otrunc", O_RDWR | O_TRUNC, 0); /* no O_CREAT: looked up */
+    CHECK(fd >= 0 && benchfs_pread(fs2, fd, got, 10, 0) == 0);
+    CHECK_OK(benchfs_close(fs2, fd));
 }
 
 /* Eight processes, each its own client, write their own 1 KiB regions of one file (two
