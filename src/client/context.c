@@ -22,6 +22,7 @@ static void destroy(benchfs_t *fs)
     free(fs->conns);
     free(fs->groups);
     free(fs->files);
+    free(fs->small_stash);
     pthread_mutex_destroy(&fs->lock);
     free(fs);
 }
@@ -46,7 +47,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     int64_t rpc_ms = o.rpc_timeout_ms, wait_ms = o.wait_ms, cs = o.chunk_size,
             eager = (int64_t)o.eager_threshold;
     int same_host = 1, local_reads = 1, local_writes = 1, write_behind = 1;
-    int64_t spin_us = 0;
+    int64_t spin_us = 0, inline_max = 0;
     const char *bad = NULL, *want = NULL;
     if (rpc_ms <= 0 && bfs_env_int("BENCHFS_RPC_TIMEOUT_MS", 30000, 1, INT32_MAX, &rpc_ms))
         bad = "BENCHFS_RPC_TIMEOUT_MS", want = "milliseconds, 1..2147483647";
@@ -67,6 +68,9 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
         bad = "BENCHFS_WRITE_BEHIND", want = "1 or 0 (yes/no, true/false, on/off)";
     else if (bfs_env_int("BENCHFS_SPIN_US", RPC_SPIN_US_DEFAULT, 0, 1000000, &spin_us))
         bad = "BENCHFS_SPIN_US", want = "microseconds, 0..1000000";
+    else if (bfs_env_bytes("BENCHFS_INLINE_MAX", SMALL_INLINE_DEFAULT, 0, BFS_INLINE_MAX,
+                           &inline_max))
+        bad = "BENCHFS_INLINE_MAX", want = "a size from 0 (off) to 64K";
     if (bad) {
         bfs_fail(EINVAL, "%s='%s' is not valid: expected %s", bad, getenv(bad), want);
         return NULL;
@@ -115,6 +119,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     strcpy(fs->mount_prefix, prefix);
     fs->rpc_timeout_ms = (int)rpc_ms;
     fs->chunk_size = (uint32_t)cs;
+    fs->inline_max = (uint32_t)inline_max;
     fs->eager_threshold = (size_t)eager;
     /* A server whose local socket we can reach is on this host (the socket's name lives in
      * the network namespace); BENCHFS_SAME_HOST=0 makes every server remote (UCX). */

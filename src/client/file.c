@@ -58,7 +58,8 @@ static int create_rpc(benchfs_t *fs, const char *p, int flags, mode_t mode, stru
     bfs_wb_u32(&w, fs->uid);
     bfs_wb_u32(&w, fs->gid);
     bfs_wb_u32(&w, fs->chunk_size);
-    bfs_wb_u32(&w, (flags & O_EXCL) ? BFS_CREATE_EXCL : 0);
+    bfs_wb_u32(&w, ((flags & O_EXCL) ? BFS_CREATE_EXCL : 0) |
+                       (fs->inline_max ? BFS_CREATE_INLINE : 0)); /* small_file.c */
     struct rpc c = {.server = (uint32_t)meta_owner(fs, p), .op = BFS_OP_CREATE, .args = args,
                     .args_len = w.len};
     int err = rpc_call(fs, &c);
@@ -137,7 +138,8 @@ static int open_inode(benchfs_t *fs, const char *in, int flags, mode_t mode,
         if (!r)
             return bfs_fail(ENOMEM, "open");
         r->hops = 0;
-        err = ns_resolve(fs, in, !(flags & O_NOFOLLOW), r);
+        /* with an inline file's data: small_open takes it */
+        err = ns_resolve_open(fs, in, !(flags & O_NOFOLLOW), r);
         if (!err) {
             strcpy(out, r->path);
             *ino = r->ino;
@@ -180,8 +182,10 @@ BFS_API int benchfs_open(benchfs_t *fs, const char *path, int flags, mode_t mode
         LEAVE(fs, -1);
     }
     f->flags = flags;
+    small_open(fs, f);
     int fd = fd_alloc(fs, f);
     if (fd < 0) {
+        small_close(f);
         free(f);
         LEAVE(fs, bfs_fail(ENOMEM, "open %.200s", path));
     }
@@ -264,6 +268,7 @@ BFS_API int benchfs_close(benchfs_t *fs, int fd)
     if (err)
         bfs_fail(-err, "close %s: publishing the size", f->path);
     local_read_close(fs, f);
+    small_close(f);
     free(f);
     LEAVE(fs, err ? -1 : 0);
 }
@@ -290,6 +295,7 @@ int file_close_all(benchfs_t *fs)
         if (flush_size(fs, fs->files[i], 0, &ino) != 0)
             rc = -1;
         local_read_close(fs, fs->files[i]);
+        small_close(fs->files[i]);
         free(fs->files[i]);
         fs->files[i] = NULL;
     }
@@ -303,6 +309,7 @@ void file_truncated(benchfs_t *fs, uint64_t fileid, uint64_t length)
         if (f && f->ino.fileid == fileid) {
             f->ino.size = length;
             f->dirty = 0;
+            small_stale(f); /* an inline file's data: asked again */
         }
     }
 }
@@ -395,6 +402,11 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
         return bfs_fail(EFAULT, "write %s: NULL buffer", f->path);
     if (off > (uint64_t)INT64_MAX - len)
         return bfs_fail(EFBIG, "write %s: past the largest file size", f->path);
+    if (f->ino.flags) { /* inline data: small_file.c */
+        ssize_t r = small_pwrite(fs, f, buf, len, off);
+        if (r != SMALL_CHUNKS)
+            return r;
+    }
     if (!bfs_chunk_size_valid(f->ino.chunk_size)) /* checked when the inode arrived */
         return bfs_fail(EIO, "write %s", f->path);
     int rerr = raise_extent(fs, f, off + len);
@@ -488,6 +500,11 @@ static ssize_t do_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len
         return 0;
     if (!buf)
         return bfs_fail(EFAULT, "read %s: NULL buffer", f->path);
+    if (f->ino.flags) { /* inline data: small_file.c */
+        ssize_t r = small_pread(fs, f, buf, len, off);
+        if (r != SMALL_CHUNKS)
+            return r;
+    }
     if (off >= f->ino.size || len > f->ino.size - off) {
         /* Another client may have written and closed since we opened. */
         int err = refresh_size(fs, f);
@@ -614,6 +631,10 @@ BFS_API off_t benchfs_lseek(benchfs_t *fs, int fd, off_t offset, int whence)
 BFS_API int benchfs_fsync(benchfs_t *fs, int fd)
 {
     ENTER_FD(fs, fd, f);
+    if (f->ino.flags) { /* inline data: its metadata server alone (small_file.c) */
+        int err = small_fsync(fs, f);
+        LEAVE(fs, err ? bfs_fail(-err, "fsync %s", f->path) : 0);
+    }
     /* The size is published (or looked up) and the metadata owner's store made durable in
      * one call; its answer says which chunks can exist, and only their servers sync. */
     struct bfs_inode ino;
@@ -657,4 +678,10 @@ BFS_API int benchfs_ftruncate(benchfs_t *fs, int fd, off_t length)
     f->ino.size = (uint64_t)length;
     f->dirty = 0;
     LEAVE(fs, 0);
+}
+
+ssize_t file_pwrite_chunks(benchfs_t *fs, struct bfs_file *f, const void *buf, size_t len,
+                           uint64_t off)
+{
+    return do_pwrite(fs, f, buf, len, off);
 }

@@ -109,6 +109,7 @@ struct bfs_file {
     unsigned next_lfd;
     uint64_t ra_next; /* direct reads: the next chunk not yet read ahead */
     int ra_cold;      /* a direct read had to wait for the device: read ahead from now on */
+    struct small_view *small; /* an inline file's data as this descriptor knows it */
 };
 
 struct benchfs {
@@ -121,6 +122,8 @@ struct benchfs {
     struct bfs_transport tp;
     int rpc_timeout_ms;
     uint32_t chunk_size;
+    uint32_t inline_max; /* files up to this size keep their data inline ($BENCHFS_INLINE_MAX) */
+    struct small_view *small_stash; /* data of the last LOOKUP_DATA, for the open under way */
     size_t eager_threshold;
     int same_host;     /* reach same-host servers by their local socket ($BENCHFS_SAME_HOST) */
     int local_reads;   /* read same-host servers' chunk files directly ($BENCHFS_LOCAL_READS) */
@@ -255,6 +258,9 @@ struct ns_res {
  * and, if follow, in the last. 0, or -errno (ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG,
  * EINVAL for NULL or relative, ENOENT for "", ...). */
 int ns_resolve(benchfs_t *fs, const char *in, int follow, struct ns_res *res);
+/* As ns_resolve, for open: the entry itself is looked up with LOOKUP_DATA (small_lookup), so
+ * an inline file's data comes with its inode. */
+int ns_resolve_open(benchfs_t *fs, const char *in, int follow, struct ns_res *res);
 /* The resolved parent (followed, a directory: *pi) of the last name of `in`, and out := parent
  * + name. "dir/." and "dir/.." name the directory itself. */
 int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode *pi);
@@ -304,6 +310,31 @@ int file_close_all(benchfs_t *fs);
 int file_flush_fileid(benchfs_t *fs, uint64_t fileid);
 /* The descriptor's file, with the error set if fd is not open. */
 struct bfs_file *file_get(benchfs_t *fs, int fd);
+/* A write through the chunks (f->ino.flags 0), as pwrite does it. */
+ssize_t file_pwrite_chunks(benchfs_t *fs, struct bfs_file *f, const void *buf, size_t len,
+                           uint64_t off);
+
+/* small_file.c — files whose data is kept in their metadata record (DESIGN.md, Small files).
+ * f->ino.flags non-zero marks such a descriptor; the hooks below return SMALL_CHUNKS when
+ * the file is (now) in chunks and the caller's chunk path must do the work. */
+#define SMALL_INLINE_DEFAULT 16384
+#define SMALL_CHUNKS (-1000000)
+/* open: LOOKUP_DATA (inode and data in one round trip) in place of ns_lookup_link (a link's
+ * target in target, as there); an inline file's data is kept for small_open to give to the
+ * descriptor. Called by ns_resolve_open for the entry itself. */
+int small_lookup(benchfs_t *fs, const char *path, struct bfs_inode *ino, char *target);
+void small_open(benchfs_t *fs, struct bfs_file *f);
+void small_close(struct bfs_file *f);
+void small_stale(struct bfs_file *f); /* the data f saw is out of date: read it again */
+ssize_t small_pread(benchfs_t *fs, struct bfs_file *f, void *buf, size_t len, uint64_t off);
+ssize_t small_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, size_t len,
+                     uint64_t off);
+/* fsync of an inline file: its metadata server's store only. 0 or -errno. */
+int small_fsync(benchfs_t *fs, struct bfs_file *f);
+/* SIZE_UPDATE(SET) that moves an inline file to chunks first when it must. 0 or -errno. */
+int small_set_size(benchfs_t *fs, const char *path, struct bfs_inode *ino, uint64_t length);
+/* Move the file at path (inode *ino, updated) to chunks; 0 or -errno. */
+int small_move(benchfs_t *fs, const char *path, struct bfs_inode *ino);
 /* Re-point open descriptors after a rename of `from` (a file or a directory) to `to`. */
 void file_renamed(benchfs_t *fs, const char *from, const char *to);
 /* After a truncate of file `fileid`: its open descriptors take the new size, and the writes

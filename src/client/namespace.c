@@ -260,8 +260,8 @@ BFS_API int benchfs_unlink(benchfs_t *fs, const char *path)
     int err = ns_remove_entry(fs, p, BFS_REMOVE_FILE, 0, &old);
     if (err)
         LEAVE(fs, bfs_fail(-err, "unlink %s", p));
-    if (S_ISLNK(old.mode))
-        LEAVE(fs, 0); /* a link has no chunks */
+    if (S_ISLNK(old.mode) || (old.flags & BFS_INO_INLINE))
+        LEAVE(fs, 0); /* a link has no chunks, nor has an inline file (small_file.c) */
     /* Chunks may sit past the published size (unflushed writers): the extent covers them. */
     err = ns_chunks_op(fs, BFS_OP_CHUNK_REMOVE, &old, 0);
     LEAVE(fs, err ? bfs_fail(-err, "unlink %s: freeing chunks", p) : 0);
@@ -316,8 +316,8 @@ int ns_put_entry(benchfs_t *fs, const char *path, const struct bfs_inode *ino,
 /* Truncate a file known by inode (shared by truncate, ftruncate and O_TRUNC). */
 int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, uint64_t length)
 {
-    int err = ns_set_size(fs, path, ino->fileid, length, BFS_SIZE_SET, bfs_now_ns(), ino);
-    if (!err)
+    int err = small_set_size(fs, path, ino, length); /* SIZE_UPDATE(SET); moves if it must */
+    if (!err && !(ino->flags & BFS_INO_INLINE)) /* an inline file has no chunks */
         err = ns_chunks_op(fs, BFS_OP_CHUNK_TRUNCATE, ino, length);
     if (!err)
         file_truncated(fs, ino->fileid, length);

@@ -147,7 +147,10 @@ static int rename_dir(benchfs_t *fs, const char *from, const char *to,
         }
         strcpy(np, to);
         strcat(np, list.v[i].path + flen);
-        err = ns_put_entry(fs, np, &list.v[i].ino, list.v[i].target, 0, &replaced, &old);
+        if (list.v[i].ino.flags) /* inline data stays with its server: to chunks first */
+            err = small_move(fs, list.v[i].path, &list.v[i].ino);
+        if (!err)
+            err = ns_put_entry(fs, np, &list.v[i].ino, list.v[i].target, 0, &replaced, &old);
     }
     /* Only once the new tree is complete does the old one go, deepest first. */
     for (size_t i = list.n; i-- > 0 && !err;)
@@ -204,7 +207,10 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
     } else {
         int replaced = 0;
         struct bfs_inode old, gone;
-        err = ns_put_entry(fs, to, &src, target, 0, &replaced, &old);
+        /* Inline data stays with its server: to chunks first (small_file.c). */
+        err = src.flags ? small_move(fs, from, &src) : 0;
+        if (!err)
+            err = ns_put_entry(fs, to, &src, target, 0, &replaced, &old);
         if (!err)
             err = ns_remove_entry(fs, from, BFS_REMOVE_FILE, src.fileid, &gone);
         /* A writer may have raised the extent at the old path since we read it: the new
@@ -212,7 +218,8 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
         if (!err && S_ISREG(src.mode) && gone.extent != src.extent)
             err = ns_set_size(fs, to, src.fileid, gone.extent, BFS_SIZE_RESERVE, 0, NULL);
         /* The file that was replaced loses its data, as after unlink. */
-        if (!err && replaced && old.fileid != src.fileid && S_ISREG(old.mode))
+        if (!err && replaced && old.fileid != src.fileid && S_ISREG(old.mode) &&
+            !(old.flags & BFS_INO_INLINE))
             err = ns_chunks_op(fs, BFS_OP_CHUNK_REMOVE, &old, 0);
     }
     if (err)

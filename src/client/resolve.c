@@ -187,7 +187,8 @@ static int walk_prefixes(benchfs_t *fs, const char *cand, const size_t *ends, si
     return err;
 }
 
-int ns_resolve(benchfs_t *fs, const char *in, int follow, struct ns_res *res)
+/* with_data: the entry's own lookup is LOOKUP_DATA (open: small_file.c keeps the data). */
+static int resolve(benchfs_t *fs, const char *in, int follow, int with_data, struct ns_res *res)
 {
     res->missing = 0;
     res->target[0] = '\0';
@@ -266,7 +267,8 @@ int ns_resolve(benchfs_t *fs, const char *in, int follow, struct ns_res *res)
         int last = !dotdot;
         struct bfs_inode ino;
         char target[BFS_SYMLINK_MAX + 1];
-        int err = ns_lookup_link(fs, cand, &ino, target);
+        int err = last && with_data ? small_lookup(fs, cand, &ino, target)
+                                    : ns_lookup_link(fs, cand, &ino, target);
         size_t link_end = 0; /* the link found ends at cand[link_end]; what follows it: */
         size_t follow_from = after;
         if (err == 0) {
@@ -345,6 +347,16 @@ int ns_resolve(benchfs_t *fs, const char *in, int follow, struct ns_res *res)
             return err;
         pos = 0;
     }
+}
+
+int ns_resolve(benchfs_t *fs, const char *in, int follow, struct ns_res *res)
+{
+    return resolve(fs, in, follow, 0, res);
+}
+
+int ns_resolve_open(benchfs_t *fs, const char *in, int follow, struct ns_res *res)
+{
+    return resolve(fs, in, follow, 1, res);
 }
 
 int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode *pi)

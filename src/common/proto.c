@@ -33,6 +33,10 @@ const char *bfs_op_name(int op)
         [BFS_OP_SYMLINK] = "symlink",
         [BFS_OP_READDIRPLUS] = "readdirplus",
         [BFS_OP_FIND] = "find",
+        [BFS_OP_LOOKUP_DATA] = "lookup_data",
+        [BFS_OP_INLINE_WRITE] = "inline_write",
+        [BFS_OP_MOVE_BEGIN] = "move_begin",
+        [BFS_OP_MOVE_END] = "move_end",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";
@@ -43,12 +47,14 @@ void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino)
 {
     bfs_inode_put_base(w, ino);
     bfs_wb_u64(w, ino->extent);
+    bfs_wb_u32(w, ino->flags);
 }
 
 void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino)
 {
     bfs_inode_get_base(r, ino);
     ino->extent = bfs_rb_u64(r);
+    ino->flags = bfs_rb_u32(r);
 }
 
 uint64_t bfs_inode_chunk_span(const struct bfs_inode *ino)
@@ -133,6 +139,11 @@ int bfs_inode_check(const struct bfs_inode *ino)
         return -EINVAL;
     if (!time_valid(ino->atime_ns) || !time_valid(ino->mtime_ns) || !time_valid(ino->ctime_ns))
         return -EINVAL;
+    if (ino->flags & ~BFS_INO_FLAGS_KNOWN)
+        return -EINVAL;
+    if (ino->flags && (type != S_IFREG || ino->size > BFS_INLINE_MAX ||
+                       (ino->flags & BFS_INO_FLAGS_KNOWN) == BFS_INO_FLAGS_KNOWN))
+        return -EINVAL; /* inline data: a file's, small, in one state */
     return 0;
 }
 
@@ -143,7 +154,8 @@ int bfs_create_check(int is_create, uint32_t mode, uint32_t uid, uint32_t gid,
         return -EINVAL;
     if (!id_valid(uid) || !id_valid(gid))
         return -EINVAL;
-    if (is_create && (!bfs_chunk_size_valid(chunk_size) || (flags & ~BFS_CREATE_EXCL)))
+    if (is_create && (!bfs_chunk_size_valid(chunk_size) ||
+                      (flags & ~(BFS_CREATE_EXCL | BFS_CREATE_INLINE))))
         return -EINVAL;
     return 0;
 }

@@ -65,6 +65,18 @@
  *                                                             most `scan` (<= BFS_FIND_SCAN)
  *                                                             records read per call; the
  *                                                             cursor is opaque)
+ *  LOOKUP_DATA     str path                                   inode; data: the inline bytes
+ *                                                             (inode.size of them) when the
+ *                                                             inode is INLINE or MOVING, the
+ *                                                             target (symbolic links only)
+ *  INLINE_WRITE    str path, u64 fileid, u64 offset,          inode (EXDEV: not inline, or
+ *                  u64 mtime; data: the bytes                 past BFS_INLINE_MAX: move it;
+ *                                                             EAGAIN: being moved)
+ *  MOVE_BEGIN      str path, u64 fileid, u64 mover            u8 copy, inode; data: the inline
+ *                                                             bytes to copy to chunk 0 (copy 0:
+ *                                                             chunked already, nothing to do)
+ *  MOVE_END        str path, u64 fileid, u64 mover            inode (EAGAIN: another mover
+ *                                                             took the move over)
  *
  * A symbolic link (S_IFLNK) is an inode whose size is the length of its target (1 to
  * BFS_SYMLINK_MAX bytes, no NUL, stored verbatim) and chunk size 0; the metadata server keeps
@@ -108,6 +120,10 @@ enum bfs_op {
     BFS_OP_SYMLINK,
     BFS_OP_READDIRPLUS,
     BFS_OP_FIND,
+    BFS_OP_LOOKUP_DATA, /* small files kept in the metadata record (DESIGN.md, Small files) */
+    BFS_OP_INLINE_WRITE,
+    BFS_OP_MOVE_BEGIN,
+    BFS_OP_MOVE_END,
     BFS_OP__COUNT
 };
 
@@ -115,6 +131,7 @@ const char *bfs_op_name(int op);
 
 /* CREATE flags */
 #define BFS_CREATE_EXCL 1u
+#define BFS_CREATE_INLINE 2u /* the new file keeps its data in its metadata record */
 /* SETATTR mask */
 #define BFS_SETATTR_MODE 1u
 #define BFS_SETATTR_UID 2u
@@ -152,15 +169,26 @@ struct bfs_inode {
      * also covers writers that never published their size; it never shrinks. Unlink,
      * truncate and fsync address the servers of the chunks below it only. */
     uint64_t extent;
+    uint32_t flags; /* BFS_INO_*: where a file's data lives */
 };
 /* The extent of a record an older server stored (without it): any chunk may exist. */
 #define BFS_EXTENT_UNKNOWN UINT64_MAX
-#define BFS_INODE_WIRE_LEN 68      /* as sent: the base record, then u64 extent */
+#define BFS_INODE_WIRE_LEN 72      /* as sent: the base record, u64 extent, u32 flags */
 #define BFS_INODE_BASE_LEN 60      /* the base record: what metadata stores kept before */
+
+/* inode.flags. Neither: the data is in chunks. INLINE: the data (inode.size bytes, at most
+ * BFS_INLINE_MAX) is in the metadata server's store next to the inode, and there are no
+ * chunks. MOVING: as INLINE, frozen while one client copies it to chunk 0. */
+#define BFS_INO_INLINE 1u
+#define BFS_INO_MOVING 2u
+#define BFS_INO_FLAGS_KNOWN (BFS_INO_INLINE | BFS_INO_MOVING)
+/* The most data a metadata server keeps inline (a client's own threshold may be lower). */
+#define BFS_INLINE_MAX (64u << 10)
 
 void bfs_inode_put(struct bfs_wbuf *w, const struct bfs_inode *ino);
 void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);
-/* The base record alone (every field but the extent); get leaves ino->extent as it is. */
+/* The base record alone (every field but the extent and the flags); get leaves those as they
+ * are. */
 void bfs_inode_put_base(struct bfs_wbuf *w, const struct bfs_inode *ino);
 void bfs_inode_get_base(struct bfs_rbuf *r, struct bfs_inode *ino);
 /* Chunks 0..n-1 of a file may exist: n = max(1, ceil(extent / chunk_size)), UINT64_MAX when

@@ -52,6 +52,8 @@ static const struct opt_def OPTS[] = {
      "after serving a request, poll this many microseconds before sleeping (0: never)"},
     {"busy-poll", "BENCHFS_BUSY_POLL", OPT_BOOL, OFF(busy_poll), "0",
      "poll instead of sleeping when idle (only on a dedicated core)"},
+    {"move-lease-ms", "BENCHFS_MOVE_LEASE_MS", OPT_U32, OFF(move_lease_ms), "60000",
+     "a small file's move to chunks not ended within this time is taken over by another"},
     {"log-level", "BENCHFS_LOG", OPT_LEVEL, OFF(log_level), "warn",
      "error, warn, info or debug"},
 };

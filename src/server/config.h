@@ -22,6 +22,7 @@ struct bfs_server_config {
     uint32_t spin_us;         /* poll this long after work before sleeping (loop.c) */
     int busy_poll;            /* spin instead of sleeping when idle (dedicated core) */
     int log_level;
+    uint32_t move_lease_ms;   /* a small file's unfinished move may be taken over after this */
     /* MPI launch (mpi_launch.h): 1 if benchfsd runs as one rank of mpirun/srun (detected from
      * the environment, or --mpi; --no-mpi turns detection off). Then id and nservers come from
      * the rank and size, and id_given/nservers_given say whether flags/env also set them. */

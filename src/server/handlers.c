@@ -92,6 +92,8 @@ static void op_mkdir_create(struct srv_req *req, struct bfs_rbuf *r, int is_crea
     int created = 0;
     struct bfs_inode out = {0};
     if (!err) {
+        if (flags & BFS_CREATE_INLINE)
+            ino.flags = BFS_INO_INLINE; /* data in this record until it grows (meta_inline.c) */
         ino.fileid = server_new_fileid(s);
         ino.mode = (is_create ? S_IFREG : S_IFDIR) | (mode & 07777);
         ino.nlink = is_create ? 1 : 2;
@@ -766,8 +768,8 @@ void handle_request(struct srv_req *req)
     struct bfs_rbuf r;
     bfs_rb_init(&r, req->args, req->frame.args_len);
     int op = req->frame.opcode;
-    /* Only chunk writes carry a payload; anything else with one is malformed. */
-    if (req->data_len && op != BFS_OP_CHUNK_WRITE) {
+    /* Only writes carry a payload; anything else with one is malformed. */
+    if (req->data_len && op != BFS_OP_CHUNK_WRITE && op != BFS_OP_INLINE_WRITE) {
         req->srv->stats.rejected_frames++;
         reply_empty(req, -EPROTO);
         return;
@@ -808,6 +810,10 @@ void handle_request(struct srv_req *req)
     case BFS_OP_SYMLINK: op_symlink(req, &r); break;
     case BFS_OP_READDIRPLUS: op_listing(req, &r, LIST_PLUS); break;
     case BFS_OP_FIND: op_find(req, &r); break;
+    case BFS_OP_LOOKUP_DATA: op_lookup_data(req, &r); break;
+    case BFS_OP_INLINE_WRITE: op_inline_write(req, &r); break;
+    case BFS_OP_MOVE_BEGIN: op_move(req, &r, 1); break;
+    case BFS_OP_MOVE_END: op_move(req, &r, 0); break;
     default: reply_empty(req, -EBADMSG); break;
     }
 }

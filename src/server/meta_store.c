@@ -10,21 +10,18 @@
 #include "common/log.h"
 #include "common/path.h"
 #include "common/ring.h"
+#include "meta_store_txn.h"
 
-struct meta_store {
-    MDB_env *env;
-    MDB_dbi dbi;
-};
-
-#define KEY_MAX (8 + BFS_NAME_MAX)
 /* A link's target follows the path (S_IFLNK only). */
 #define VAL_MAX (BFS_INODE_WIRE_LEN + 2 + BFS_PATH_MAX + 2 + BFS_SYMLINK_MAX)
 
-/* Value: the base inode record, the path, the chunk extent (u64), then a link's target (str,
- * S_IFLNK only). Records written before the extent existed end after the path: their extent is
- * unknown (any chunk may exist); no such record is a link (links came after the extent). */
+/* Value: the base inode record, the path, the chunk extent (u64), the flags (u32), then a
+ * link's target (str, S_IFLNK only). Records written before the extent existed end after the
+ * path: their extent is unknown (any chunk may exist), their flags 0; no such record is a
+ * link (links came after the extent). Records written before the flags existed end after the
+ * extent, or (links) hold the target right after it: their flags are 0. */
 
-static int lmdb_errno(int rc)
+int lmdb_errno(int rc)
 {
     switch (rc) {
     case 0: return 0;
@@ -69,6 +66,7 @@ static size_t encode_val(uint8_t *buf, const char *path, const struct bfs_inode 
     bfs_inode_put_base(&w, ino);
     bfs_wb_str(&w, path);
     bfs_wb_u64(&w, ino->extent);
+    bfs_wb_u32(&w, ino->flags);
     if (S_ISLNK(ino->mode))
         bfs_wb_str(&w, target ? target : "");
     return w.len;
@@ -84,6 +82,10 @@ static int decode_val(const MDB_val *v, struct bfs_inode *ino, char *path, char 
     char tmp[BFS_PATH_MAX];
     bfs_rb_str(&r, path ? path : tmp, BFS_PATH_MAX);
     ino->extent = r.err || bfs_rb_done(&r) ? BFS_EXTENT_UNKNOWN : bfs_rb_u64(&r);
+    /* No flags: the record ends here, or a link's target (str of inode.size bytes) follows. */
+    size_t rest = r.err ? 0 : r.len - r.off;
+    int no_flags = rest == 0 || (S_ISLNK(ino->mode) && rest == 2 + ino->size);
+    ino->flags = no_flags ? 0 : bfs_rb_u32(&r);
     char ttmp[BFS_SYMLINK_MAX + 1];
     char *t = target ? target : ttmp;
     t[0] = '\0';
@@ -105,12 +107,16 @@ int meta_open(struct meta_store **out, const char *dir, uint64_t map_size)
     if (!rc)
         rc = mdb_env_set_mapsize(m->env, map_size);
     if (!rc)
+        rc = mdb_env_set_maxdbs(m->env, 2); /* the inline data (meta_inline.c) */
+    if (!rc)
         rc = mdb_env_open(m->env, dir, MDB_NOSYNC | MDB_NOTLS, 0600);
     MDB_txn *txn = NULL;
     if (!rc)
         rc = mdb_txn_begin(m->env, NULL, 0, &txn);
     if (!rc)
         rc = mdb_dbi_open(txn, NULL, 0, &m->dbi);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "inline", MDB_CREATE, &m->idbi);
     if (!rc)
         rc = mdb_txn_commit(txn);
     else if (txn)
@@ -137,14 +143,7 @@ void meta_close(struct meta_store *m)
 
 int meta_sync(struct meta_store *m) { return lmdb_errno(mdb_env_sync(m->env, 1)); }
 
-/* Runs `body` inside a write transaction, committing when it returns 0. */
-struct wtxn {
-    MDB_txn *txn;
-    uint8_t key[KEY_MAX];
-    MDB_val k;
-};
-
-static int wtxn_begin(struct meta_store *m, struct wtxn *t, const char *path, int write)
+int wtxn_begin(struct meta_store *m, struct wtxn *t, const char *path, int write)
 {
     size_t klen;
     int err = make_key(t->key, &klen, path);
@@ -155,7 +154,7 @@ static int wtxn_begin(struct meta_store *m, struct wtxn *t, const char *path, in
     return lmdb_errno(mdb_txn_begin(m->env, NULL, write ? 0 : MDB_RDONLY, &t->txn));
 }
 
-static int wtxn_end(struct wtxn *t, int err)
+int wtxn_end(struct wtxn *t, int err)
 {
     if (err) {
         mdb_txn_abort(t->txn);
@@ -164,7 +163,7 @@ static int wtxn_end(struct wtxn *t, int err)
     return lmdb_errno(mdb_txn_commit(t->txn));
 }
 
-static int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino, char *target)
+int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino, char *target)
 {
     MDB_val v;
     int rc = mdb_get(t->txn, m->dbi, &t->k, &v);
@@ -173,8 +172,8 @@ static int txn_get(struct meta_store *m, struct wtxn *t, struct bfs_inode *ino, 
     return decode_val(&v, ino, NULL, target);
 }
 
-static int txn_put(struct meta_store *m, struct wtxn *t, const char *path,
-                   const struct bfs_inode *ino, const char *target)
+int txn_put(struct meta_store *m, struct wtxn *t, const char *path, const struct bfs_inode *ino,
+            const char *target)
 {
     uint8_t buf[VAL_MAX];
     MDB_val v = {.mv_size = encode_val(buf, path, ino, target), .mv_data = buf};
@@ -236,7 +235,10 @@ int meta_put(struct meta_store *m, const char *path, const struct bfs_inode *ino
         return wtxn_end(&t, -EEXIST);
     if (err && err != -ENOENT)
         return wtxn_end(&t, err);
-    return wtxn_end(&t, txn_put(m, &t, path, ino, target));
+    if (ino->flags)
+        return wtxn_end(&t, -EINVAL); /* inline data does not travel with META_PUT */
+    err = *replaced ? inline_drop(m, &t) : 0;
+    return wtxn_end(&t, err ? err : txn_put(m, &t, path, ino, target));
 }
 
 int meta_setattr(struct meta_store *m, const char *path, uint32_t mask, uint32_t mode,
@@ -291,7 +293,10 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
             mdb_txn_abort(t.txn); /* already covered: nothing to write */
             return 0;
         }
-    } else if (!err) {
+    } else if (!err && out->flags && (how == BFS_SIZE_SET || size > out->size)) {
+        err = inline_resize(m, &t, out, size);
+    }
+    if (!err && how != BFS_SIZE_RESERVE) {
         if (how == BFS_SIZE_SET || size > out->size)
             out->size = size;
         if (mtime > out->mtime_ns)
@@ -319,6 +324,8 @@ int meta_remove(struct meta_store *m, const char *path, uint32_t kind, uint64_t 
         err = -ESTALE;
     if (!err)
         err = lmdb_errno(mdb_del(t.txn, m->dbi, &t.k, NULL));
+    if (!err && old->flags)
+        err = inline_drop(m, &t);
     return wtxn_end(&t, err);
 }
 
@@ -348,7 +355,9 @@ static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, in
     char path[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1];
     struct bfs_inode ino;
     while (rc == 0) {
-        if (decode_val(&v, &ino, path, target) != 0) {
+        if (k.mv_size <= 8) {
+            /* not an entry: the name of a sub-database (meta_inline.c) */
+        } else if (decode_val(&v, &ino, path, target) != 0) {
             LOG_WARN("metadata store: skipping a corrupt record");
         } else {
             int stop = 0;
@@ -446,7 +455,7 @@ uint64_t meta_count(struct meta_store *m)
         return 0;
     int rc = mdb_stat(txn, m->dbi, &st);
     mdb_txn_abort(txn);
-    return rc ? 0 : st.ms_entries;
+    return rc || st.ms_entries < 1 ? 0 : st.ms_entries - 1; /* less the "inline" database */
 }
 
 int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint32_t budget,
@@ -478,9 +487,10 @@ int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint
     char path[BFS_PATH_MAX];
     struct bfs_inode ino;
     while (rc == 0 && (uint32_t)count < budget) {
-        if (k.mv_size > KEY_MAX) {
+        if (k.mv_size > KEY_MAX || k.mv_size <= 8) {
+            /* not a key this store writes, or the name of a sub-database (meta_inline.c) */
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            continue; /* not a key this store writes */
+            continue;
         }
         if (decode_val(&v, &ino, path, NULL) != 0) {
             LOG_WARN("metadata store: skipping a corrupt record");

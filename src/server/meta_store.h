@@ -68,4 +68,27 @@ int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint
 /* Number of entries stored here. */
 uint64_t meta_count(struct meta_store *m);
 
+/* Small files (meta_inline.c): a file whose inode has BFS_INO_INLINE or BFS_INO_MOVING keeps
+ * its inode.size bytes of data here, in a second database under the same key. A buffer
+ * `data` holds BFS_INLINE_MAX bytes. */
+/* The inode and, if it is inline, its data (*len = inode.size bytes; 0 otherwise); a link's
+ * target as meta_get's. */
+int meta_get_data(struct meta_store *m, const char *path, struct bfs_inode *ino, char *target,
+                  uint8_t *data, size_t *len);
+/* Write [off, off+len) of an inline file, and its size and mtime, in one commit. -ESTALE
+ * (another file id), -EXDEV (not inline, or past BFS_INLINE_MAX), -EAGAIN (MOVING). */
+int meta_inline_write(struct meta_store *m, const char *path, uint64_t fileid, uint64_t off,
+                      const void *buf, size_t len, int64_t mtime, struct bfs_inode *out);
+/* Start moving an inline file to chunks: INLINE (or MOVING whose mover started before
+ * `stale_before`, taken over) -> MOVING by `mover`; *copy = 1 and the data to copy in
+ * data/len. A chunked file: *copy = 0. An empty inline file is made chunked at once (*copy =
+ * 0). -EAGAIN: another mover is at it. */
+int meta_move_begin(struct meta_store *m, const char *path, uint64_t fileid, uint64_t mover,
+                    int64_t now, int64_t stale_before, struct bfs_inode *out, uint8_t *data,
+                    size_t *len, int *copy);
+/* End the move of `mover`: the file is chunked, its inline data dropped. -EAGAIN if the move
+ * is not (any more) this mover's; a chunked file: 0. */
+int meta_move_end(struct meta_store *m, const char *path, uint64_t fileid, uint64_t mover,
+                  struct bfs_inode *out);
+
 #endif

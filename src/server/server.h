@@ -206,4 +206,9 @@ void server_conns_close(struct server *s);
 void handle_request(struct srv_req *req);
 uint64_t server_new_fileid(struct server *s);
 
+/* handlers_inline.c: small files kept in the metadata record */
+void op_lookup_data(struct srv_req *req, struct bfs_rbuf *r);
+void op_inline_write(struct srv_req *req, struct bfs_rbuf *r);
+void op_move(struct srv_req *req, struct bfs_rbuf *r, int begin); /* MOVE_BEGIN / MOVE_END */
+
 #endif

@@ -10,7 +10,7 @@
 # daemon. Every wait is bounded; the mount is taken down on any exit. Exit 77 (ctest SKIP)
 # only when /dev/fuse or fusermount3 is missing or mounting is not permitted here.
 source "$(dirname "$0")/../tools/test_cli_common.sh"
-FUSE=$1 CLIBIN=$2 BFSD=$3 LIB=$4
+FUSE=$1 CLIBIN=$2 BFSD=$3 LIB=$4 SANRT=${5:-} # SANRT: an ASan build's runtime
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ -c /dev/fuse ] || skip "/dev/fuse is missing"
@@ -61,7 +61,7 @@ mount_fs() {
 # lib PYTHON: run PYTHON with `L` (libbenchfs through ctypes) and `fs` (a context): a client
 # of the cluster that is not the mount.
 lib() {
-    python3 - "$LIB" "$@" <<PYEOF
+    env ${SANRT:+LD_PRELOAD="$SANRT"} python3 - "$LIB" "$@" <<PYEOF
 import ctypes, os, sys
 L = ctypes.CDLL(sys.argv[1], use_errno=True)
 L.benchfs_init.restype = ctypes.c_void_p

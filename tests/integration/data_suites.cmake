@@ -30,3 +30,5 @@ bfs_integration(test_enospc 2)
 add_test(NAME test_enospc_rpcio_2srv COMMAND test_enospc 2)
 set_tests_properties(test_enospc_rpcio_2srv PROPERTIES TIMEOUT 300
                      ENVIRONMENT "BENCHFS_LOCAL_WRITES=0;BENCHFS_LOCAL_READS=0")
+# Small files kept in their metadata record, and their move to chunks as they grow.
+bfs_integration(test_small_files 1 2)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fuzz_frames.c — a seeded, structure-aware frame fuzzer against real servers.
  *
- * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_FIND,
+ * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_MOVE_END,
  * HELLO included), from fields that make sense for a small namespace the test sets up (/fz):
  * paths, modes, ids, file ids of real files, chunk indexes, offsets and lengths inside the
  * chunk, chunk sizes, payloads. Most frames are then mutated, 1 to 3 times: the opcode
@@ -555,6 +555,8 @@ static void put_inode(struct gframe *g)
     put(g, (uint64_t)now, 8, F_NUM);
     put(g, (uint64_t)now, 8, F_NUM);
     put(g, (uint64_t)now, 8, F_NUM);
+    put(g, chance(10) ? UINT64_MAX : rnd_below(8) * cs, 8, F_NUM); /* extent (or unknown) */
+    put(g, chance(80) ? 0 : rnd_below(4), 4, F_NUM); /* flags: INLINE / MOVING (refused) */
 }
 
 /* Offsets / lengths of a chunk range: valid for chunk size cs. */
@@ -595,7 +597,7 @@ static void build(struct gframe *g, struct peer *p, int op)
         put(g, g_gid, 4, F_NUM);
         if (op == BFS_OP_CREATE) {
             put(g, pick_cs(), 4, F_CS);
-            put(g, rnd_below(2), 4, F_NUM);
+            put(g, rnd_below(4), 4, F_NUM); /* EXCL, INLINE */
         }
         break;
     case BFS_OP_LOOKUP: put_path(g, 1); break;
@@ -711,6 +713,21 @@ static void build(struct gframe *g, struct peer *p, int op)
         put(g, 1 + rnd_below(7), 4, F_NUM);
         break;
     }
+    case BFS_OP_LOOKUP_DATA: put_path(g, 1); break;
+    case BFS_OP_INLINE_WRITE:
+        put_path(g, 0);
+        put(g, pick_fileid(), 8, F_FILEID);
+        len = rnd_below(BFS_INLINE_MAX + 2);
+        put(g, rnd_below(BFS_INLINE_MAX + 2 - len), 8, F_NUM);
+        put(g, chance(50) ? 0 : (uint64_t)time(NULL) * 1000000000ull, 8, F_NUM);
+        g->dlen = len;
+        break;
+    case BFS_OP_MOVE_BEGIN:
+    case BFS_OP_MOVE_END:
+        put_path(g, 0);
+        put(g, pick_fileid(), 8, F_FILEID);
+        put(g, chance(10) ? 0 : rnd_below(3) + 1, 8, F_NUM); /* mover */
+        break;
     default: break; /* PING, STATFS, STATS, HELLO, CHUNK_DIR: no arguments */
     }
 }
@@ -843,7 +860,7 @@ static size_t encode(struct gframe *g)
 /* After admission: the reply due for a decoded frame with the right key. */
 static enum expect admitted(struct peer *p, int s, const struct bfs_frame *f, size_t dlen)
 {
-    if (dlen && f->opcode != BFS_OP_CHUNK_WRITE) {
+    if (dlen && f->opcode != BFS_OP_CHUNK_WRITE && f->opcode != BFS_OP_INLINE_WRITE) {
         p->exp_frames[s]++;
         return X_ERR;
     }

@@ -280,7 +280,8 @@ static void account(struct raw *r, int srv, const void *hdr, size_t hlen, size_t
         r->exp_rejected_key[srv]++;
         return;
     }
-    if (dlen && f.opcode != BFS_OP_CHUNK_WRITE)
+    if (dlen && f.opcode != BFS_OP_CHUNK_WRITE &&
+        f.opcode != BFS_OP_INLINE_WRITE)
         r->exp_rejected_frames[srv]++;
 }
 
@@ -1097,6 +1098,10 @@ static size_t op_fixed_args(int op)
     case BFS_OP_SYMLINK: return 2 + 8 + 2;
     case BFS_OP_READDIRPLUS: return 2 + 4 + 2;
     case BFS_OP_FIND: return 2 + 12 + 4 + 2 + 8 + 8 + 8 + 4 + 4; /* no cursor, empty glob */
+    case BFS_OP_LOOKUP_DATA: return 2;
+    case BFS_OP_INLINE_WRITE: return 2 + 24;
+    case BFS_OP_MOVE_BEGIN: return 2 + 16;
+    case BFS_OP_MOVE_END: return 2 + 16;
     default: return 0;
     }
 }
@@ -1362,7 +1367,8 @@ static void account_local(struct raw *r, int srv, const uint8_t *hdr, size_t hle
         r->exp_rejected_frames[srv]++;
     else if (memcmp(f.key, r->key, BFS_KEY_LEN) != 0)
         r->exp_rejected_key[srv]++;
-    else if (dlen && f.opcode != BFS_OP_CHUNK_WRITE)
+    else if (dlen && f.opcode != BFS_OP_CHUNK_WRITE &&
+        f.opcode != BFS_OP_INLINE_WRITE)
         r->exp_rejected_frames[srv]++;
 }
 

@@ -545,6 +545,7 @@ static struct bfs_inode sample_inode(void)
     ino.mtime_ns = INT64_MIN;
     ino.ctime_ns = INT64_MAX;
     ino.extent = 0x1122334455667788ull;
+    ino.flags = BFS_INO_INLINE;
     return ino;
 }
 
@@ -561,6 +562,7 @@ static void check_inodes_equal(const struct bfs_inode *a, const struct bfs_inode
     CHECK_EQ_INT(a->mtime_ns, b->mtime_ns);
     CHECK_EQ_INT(a->ctime_ns, b->ctime_ns);
     CHECK_EQ_U64(a->extent, b->extent);
+    CHECK_EQ_INT(a->flags, b->flags);
 }
 
 static void test_inode(void)
@@ -575,6 +577,9 @@ static void test_inode(void)
     CHECK_EQ_U64(w.len, BFS_INODE_WIRE_LEN);
     CHECK_EQ_U64(buf[BFS_INODE_WIRE_LEN], 0xee);
     CHECK_EQ_MEM(buf, "\xef\xcd\xab\x89\x67\x45\x23\x01", 8); /* fileid first, LE */
+    /* The base record, then the extent, then the flags (DESIGN.md, the wire inode). */
+    CHECK_EQ_MEM(buf + BFS_INODE_BASE_LEN, "\x88\x77\x66\x55\x44\x33\x22\x11", 8);
+    CHECK_EQ_MEM(buf + BFS_INODE_BASE_LEN + 8, "\x01\x00\x00\x00", 4);
 
     struct bfs_rbuf r;
     bfs_rb_init(&r, buf, w.len);
@@ -607,7 +612,8 @@ static void test_inode(void)
     bfs_inode_get(&r, &b);
     CHECK(r.err != 0);
     CHECK(!bfs_rb_done(&r));
-    CHECK_EQ_U64(b.extent, 0); /* the field that did not fit reads as zero */
+    CHECK_EQ_U64(b.extent, a.extent); /* the base record and the extent fit */
+    CHECK_EQ_INT(b.flags, 0); /* the field that did not fit (the last) reads as zero */
     free(shortb);
 }
 
