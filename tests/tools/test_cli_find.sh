@@ -99,6 +99,15 @@ same "$OUT" "MATCHED $n_easy/$TOTAL"
 
 # Under mpirun: 3 ranks share the servers; the same listing and the same counts.
 if command -v "$MPIEXEC" >/dev/null; then
+    # as io500 runs it without external-mpi-args: popen() from an MPI rank, so with that
+    # rank's launch environment; one process (an MPI_Init there would join the rank's job)
+    run timeout 120 "$MPIEXEC" --allow-run-as-root --oversubscribe -np 2 python3 -c 'import os, subprocess, sys
+if os.environ.get("OMPI_COMM_WORLD_RANK", "0") != "0": sys.exit(0)
+r = subprocess.run(["sh", "-c", sys.argv[1]], capture_output=True, text=True, timeout=60)
+sys.stdout.write(r.stdout); sys.stderr.write(r.stderr); sys.exit(r.returncode)' \
+        "$WRAP /t/ -newer $W/timestampfile -size 3901c -name \"*01*\""
+    same "$RC" 0
+    same "$(tail -n 1 <<<"$OUT")" "MATCHED $n_io500/$TOTAL"
     run "${MPI[@]}" sh -c "$WRAP /t/ -newer $W/timestampfile -size 3901c -name \"*01*\""
     same "$(tail -n 1 <<<"$OUT")" "MATCHED $n_io500/$TOTAL"
     same "$(grep -c MATCHED <<<"$OUT")" 1
