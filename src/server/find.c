@@ -67,7 +67,7 @@ void op_find(struct srv_req *req, struct bfs_rbuf *r)
         else
             err = ferr;
     }
-    /* Paths arrive normalised: they were hashed in that form (handlers.c, get_path). */
+    /* Paths arrive normalised: they were hashed in that form (handler_get_path). */
     if (!err && (bfs_path_normalize(dir, norm) != 0 || strcmp(norm, dir) != 0))
         err = -EINVAL;
     if (max == 0 || max > BFS_FIND_PAGE)

@@ -12,18 +12,6 @@
 #include "common/util.h"
 #include "server.h"
 
-static int get_path(struct bfs_rbuf *r, char *path)
-{
-    bfs_rb_str(r, path, BFS_PATH_MAX);
-    if (r->err)
-        return -EPROTO;
-    char norm[BFS_PATH_MAX];
-    int err = bfs_path_normalize(path, norm);
-    if (err)
-        return err;
-    return strcmp(norm, path) == 0 ? 0 : -EINVAL; /* placed by hashing exactly this string */
-}
-
 /* Reply: [u8 flag], inode; data: len bytes of the request's io_buf. */
 static void reply(struct srv_req *req, int err, const struct bfs_inode *ino, int with_flag,
                   int flag, size_t len)
@@ -50,7 +38,7 @@ static int data_buf(struct srv_req *req)
 void op_lookup_data(struct srv_req *req, struct bfs_rbuf *r)
 {
     char path[BFS_PATH_MAX];
-    int err = get_path(r, path);
+    int err = handler_get_path(r, path);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;
     if (!err)
@@ -70,7 +58,7 @@ void op_lookup_data(struct srv_req *req, struct bfs_rbuf *r)
 void op_inline_write(struct srv_req *req, struct bfs_rbuf *r)
 {
     char path[BFS_PATH_MAX];
-    int err = get_path(r, path);
+    int err = handler_get_path(r, path);
     uint64_t fileid = bfs_rb_u64(r), off = bfs_rb_u64(r);
     int64_t mtime = (int64_t)bfs_rb_u64(r);
     if (!err && !bfs_rb_done(r))
@@ -92,7 +80,7 @@ void op_move(struct srv_req *req, struct bfs_rbuf *r, int begin)
 {
     struct server *s = req->srv;
     char path[BFS_PATH_MAX];
-    int err = get_path(r, path);
+    int err = handler_get_path(r, path);
     uint64_t fileid = bfs_rb_u64(r), mover = bfs_rb_u64(r);
     if (!err && !bfs_rb_done(r))
         err = -EPROTO;

@@ -205,6 +205,22 @@ void server_conns_close(struct server *s);
 /* handlers.c */
 void handle_request(struct srv_req *req);
 uint64_t server_new_fileid(struct server *s);
+/* Read a path argument and insist it is already normalised: the client placed the request by
+ * hashing exactly this string, so any other spelling would be a different file. 0 or -errno. */
+int handler_get_path(struct bfs_rbuf *r, char *path);
+/* Answer with a status and nothing else. */
+void handler_reply_empty(struct srv_req *req, int err);
+
+/* handlers_chunk.c: the chunk RPCs */
+void op_chunk_write(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_reserve(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_release(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_read(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_prefetch(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_dir(struct srv_req *req, struct bfs_rbuf *r);
+void op_fsync(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_truncate(struct srv_req *req, struct bfs_rbuf *r);
+void op_chunk_remove(struct srv_req *req, struct bfs_rbuf *r);
 
 /* handlers_inline.c: small files kept in the metadata record */
 void op_lookup_data(struct srv_req *req, struct bfs_rbuf *r);
