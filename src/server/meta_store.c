@@ -308,6 +308,19 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
     return wtxn_end(&t, err);
 }
 
+/* A read-only transaction and a cursor on the entries; 0 or -errno (nothing to release). */
+static int read_cursor(struct meta_store *m, MDB_txn **txn, MDB_cursor **cur)
+{
+    int rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, txn);
+    if (!rc && (rc = mdb_cursor_open(*txn, m->dbi, cur)) != 0)
+        mdb_txn_abort(*txn);
+    return lmdb_errno(rc);
+}
+
+/* Is this key an entry's (parent hash + name), not the name of a sub-database
+ * (meta_inline.c) or anything else this store never writes? */
+static int is_entry_key(const MDB_val *k) { return k->mv_size > 8 && k->mv_size <= KEY_MAX; }
+
 int meta_remove(struct meta_store *m, const char *path, uint32_t kind, uint64_t fileid,
                 struct bfs_inode *old)
 {
@@ -338,14 +351,9 @@ static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, in
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn);
+    int rc = read_cursor(m, &txn, &cur);
     if (rc)
-        return lmdb_errno(rc);
-    rc = mdb_cursor_open(txn, m->dbi, &cur);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return lmdb_errno(rc);
-    }
+        return rc;
     MDB_val k = {.mv_size = start_len, .mv_data = (void *)start}, v;
     int count = 0, err = 0;
     *more = 0;
@@ -355,8 +363,8 @@ static int walk(struct meta_store *m, const uint8_t *start, size_t start_len, in
     char path[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1];
     struct bfs_inode ino;
     while (rc == 0) {
-        if (k.mv_size <= 8) {
-            /* not an entry: the name of a sub-database (meta_inline.c) */
+        if (!is_entry_key(&k)) {
+            /* not an entry */
         } else if (decode_val(&v, &ino, path, target) != 0) {
             LOG_WARN("metadata store: skipping a corrupt record");
         } else {
@@ -465,14 +473,9 @@ int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint
         return -EINVAL;
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn);
+    int rc = read_cursor(m, &txn, &cur);
     if (rc)
-        return lmdb_errno(rc);
-    rc = mdb_cursor_open(txn, m->dbi, &cur);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return lmdb_errno(rc);
-    }
+        return rc;
     /* The cursor is the key of the last record consumed: resume strictly after it (it may
      * have been removed since; SET_RANGE then lands on its successor). */
     MDB_val k = {.mv_size = after_len, .mv_data = (void *)after}, v;
@@ -487,8 +490,7 @@ int meta_scan(struct meta_store *m, const uint8_t *after, size_t after_len, uint
     char path[BFS_PATH_MAX];
     struct bfs_inode ino;
     while (rc == 0 && (uint32_t)count < budget) {
-        if (k.mv_size > KEY_MAX || k.mv_size <= 8) {
-            /* not a key this store writes, or the name of a sub-database (meta_inline.c) */
+        if (!is_entry_key(&k)) {
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
