@@ -223,19 +223,30 @@ static char **collect(const char *arg0, va_list ap, char ***envp)
     return argv;
 }
 
+enum exec_how { EXEC_V, EXEC_VP, EXEC_VE };
+
+/* Run a collected argv through our execv, execvp or execve (which hand BenchFS state over);
+ * the argv is freed if the exec returns. */
+static int exec_collected(enum exec_how how, const char *name, char **argv, char **envp)
+{
+    if (!argv)
+        return pl_err(ENOMEM);
+    int r = how == EXEC_VP ? execvp(name, argv)
+          : how == EXEC_VE ? execve(name, argv, envp)
+                           : execv(name, argv);
+    int e = errno;
+    free(argv);
+    errno = e;
+    return r;
+}
+
 PL_API int execl(const char *path, const char *arg, ...)
 {
     va_list ap;
     va_start(ap, arg);
     char **argv = collect(arg, ap, NULL);
     va_end(ap);
-    if (!argv)
-        return pl_err(ENOMEM);
-    int r = execv(path, argv);
-    int e = errno;
-    free(argv);
-    errno = e;
-    return r;
+    return exec_collected(EXEC_V, path, argv, NULL);
 }
 PL_API int execlp(const char *file, const char *arg, ...)
 {
@@ -243,13 +254,7 @@ PL_API int execlp(const char *file, const char *arg, ...)
     va_start(ap, arg);
     char **argv = collect(arg, ap, NULL);
     va_end(ap);
-    if (!argv)
-        return pl_err(ENOMEM);
-    int r = execvp(file, argv);
-    int e = errno;
-    free(argv);
-    errno = e;
-    return r;
+    return exec_collected(EXEC_VP, file, argv, NULL);
 }
 PL_API int execle(const char *path, const char *arg, ...)
 {
@@ -258,13 +263,7 @@ PL_API int execle(const char *path, const char *arg, ...)
     char **envp = NULL;
     char **argv = collect(arg, ap, &envp);
     va_end(ap);
-    if (!argv)
-        return pl_err(ENOMEM);
-    int r = execve(path, argv, envp);
-    int e = errno;
-    free(argv);
-    errno = e;
-    return r;
+    return exec_collected(EXEC_VE, path, argv, envp);
 }
 
 /* ---- the receiving side ---- */
