@@ -305,6 +305,9 @@ int dir_is_empty(benchfs_t *fs, const char *dir);
 
 /* file.c */
 int file_close_all(benchfs_t *fs);
+/* create.c: O_CREAT's resolve-check-create; out: the path opened, *created: this call made it. */
+int file_open_create(benchfs_t *fs, const char *in, int flags, mode_t mode,
+                     struct bfs_inode *ino, int *created, char *out);
 /* Publish what this context's descriptors of file `fileid` wrote (size and mtime): before a
  * time is set, so no later close puts an older write's mtime over it. */
 int file_flush_fileid(benchfs_t *fs, uint64_t fileid);
