@@ -88,8 +88,9 @@ static int create_together(benchfs_t *fs, const char *in, int flags, mode_t mode
     if (!plain_path(in) || bfs_path_normalize(in, out) != 0)
         return 1;
     bfs_path_split(out, parent);
-    if (strcmp(parent, "/") == 0)
-        return 1; /* the root is known without asking: the careful way costs one trip too */
+    struct bfs_inode pi;
+    if (strcmp(parent, "/") == 0 || dircache_get(fs, parent, &pi) == 0)
+        return 1; /* the careful way costs one trip too: the root or a cached directory */
     uint8_t largs[BFS_PATH_MAX + 8], cargs[CREATE_ARGS_CAP];
     struct bfs_wbuf w;
     bfs_wb_init(&w, largs, sizeof largs);
@@ -101,7 +102,6 @@ static int create_together(benchfs_t *fs, const char *in, int flags, mode_t mode
          .args_len = create_args(fs, cargs, out, flags, mode)},
     };
     rpc_run(fs, calls, 2);
-    struct bfs_inode pi;
     int perr = -calls[0].status, cerr = -calls[1].status;
     if (!perr)
         perr = ns_lookup_decode(&calls[0], &pi, NULL);
@@ -109,6 +109,8 @@ static int create_together(benchfs_t *fs, const char *in, int flags, mode_t mode
         cerr = create_decode(&calls[1], ino, created);
     rpc_release(&calls[0]);
     rpc_release(&calls[1]);
+    if (!perr && S_ISDIR(pi.mode))
+        dircache_put(fs, parent, &pi); /* found at the lexical parent: link-free */
     int parent_ok = !perr && S_ISDIR(pi.mode) && ns_permitted(fs, &pi, W_OK | X_OK) == 0;
     if (parent_ok && cerr && cerr != -EIO && cerr != -EPROTO)
         return bfs_fail(-cerr, "open %s", out); /* EEXIST, ENOSPC...: as the careful way */

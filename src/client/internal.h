@@ -130,6 +130,8 @@ struct benchfs {
     int local_writes;  /* write them directly, after CHUNK_RESERVE ($BENCHFS_LOCAL_WRITES) */
     int write_behind;  /* direct writes start writeback at once ($BENCHFS_WRITE_BEHIND) */
     int spin_us;       /* poll this long before sleeping ($BENCHFS_SPIN_US) */
+    int dircache_ms;   /* parent checks may use a directory this old ($BENCHFS_DIR_CACHE_MS) */
+    struct dircache_slot *dircache; /* dircache.c; NULL until first used */
     pid_t pid;         /* the process whose sockets conns[] hold (a forked child reconnects) */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
@@ -302,6 +304,13 @@ int dir_list(benchfs_t *fs, const char *dir, uint32_t page, list_fn fn, void *ar
 int dir_list_op(benchfs_t *fs, const char *dir, uint32_t page, uint16_t op, list_fn fn,
                 void *arg);
 int dir_is_empty(benchfs_t *fs, const char *dir);
+
+/* dircache.c: directories looked up a moment ago, for parent checks. get: 0 (fresh, *ino set)
+ * or -1; put: only directories at link-free paths; clear: after this context changed any. */
+int dircache_get(benchfs_t *fs, const char *path, struct bfs_inode *ino);
+void dircache_put(benchfs_t *fs, const char *path, const struct bfs_inode *ino);
+void dircache_clear(benchfs_t *fs);
+void dircache_free(benchfs_t *fs);
 
 /* file.c */
 int file_close_all(benchfs_t *fs);

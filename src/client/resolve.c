@@ -359,6 +359,45 @@ int ns_resolve_open(benchfs_t *fs, const char *in, int follow, struct ns_res *re
     return resolve(fs, in, follow, 1, res);
 }
 
+/* The directory path buf names lexically (single slashes, no trailing one) into key, if it
+ * has no "." or ".." and is not the root: what the directory cache is keyed by. */
+static int plain_dir(const char *buf, char *key)
+{
+    size_t o = 0;
+    for (const char *s = buf; *s;) {
+        while (*s == '/')
+            s++;
+        const char *e = s;
+        while (*e && *e != '/')
+            e++;
+        size_t n = (size_t)(e - s);
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return -1;
+        if (n) {
+            if (o + 1 + n >= BFS_PATH_MAX)
+                return -1;
+            key[o++] = '/';
+            memcpy(key + o, s, n);
+            o += n;
+        }
+        s = e;
+    }
+    key[o] = '\0';
+    return o ? 0 : -1;
+}
+
+/* out := dir + "/" + name. */
+static int join_name(const char *dir, const char *name, char *out)
+{
+    size_t pl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+    if (pl + 1 + strlen(name) >= BFS_PATH_MAX)
+        return -ENAMETOOLONG;
+    memcpy(out, dir, pl);
+    out[pl] = '/';
+    strcpy(out + pl + 1, name);
+    return 0;
+}
+
 int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode *pi)
 {
     int err = ns_check_user_path(in);
@@ -396,6 +435,9 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
     char name_copy[BFS_NAME_MAX + 1];
     strcpy(name_copy, name);
     slash[1] = '\0'; /* buf: the parent, "/"-terminated */
+    char key[BFS_PATH_MAX];
+    if (fs->dircache_ms > 0 && plain_dir(buf, key) == 0 && dircache_get(fs, key, pi) == 0)
+        return join_name(key, name_copy, out);
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
@@ -405,14 +447,8 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
         err = -ENOTDIR;
     if (!err) {
         *pi = r->ino;
-        size_t pl = strcmp(r->path, "/") == 0 ? 0 : strlen(r->path);
-        if (pl + 1 + strlen(name_copy) >= BFS_PATH_MAX) {
-            err = -ENAMETOOLONG;
-        } else {
-            memcpy(out, r->path, pl);
-            out[pl] = '/';
-            strcpy(out + pl + 1, name_copy);
-        }
+        dircache_put(fs, r->path, &r->ino); /* resolved: link-free, a directory */
+        err = join_name(r->path, name_copy, out);
     }
     free(r);
     return err;

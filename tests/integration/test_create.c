@@ -4,6 +4,9 @@
  * server is stopped (so the two are in flight together: one round trip, not two), and every
  * way the parent check can fail afterwards (no parent, a file as parent, no write permission,
  * a link on the way) reports what the careful order reports and leaves no entry behind.
+ * With $BENCHFS_DIR_CACHE_MS (src/client/dircache.c) parent checks of creates and unlinks in
+ * one directory cost one LOOKUP in all; the context's own rmdir, rename and chmod are seen at
+ * once, another client's chmod once the entry expires.
  *
  * usage: test_create NSERVERS (the in-flight check needs 2 or more) */
 #include <errno.h>
@@ -11,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -155,6 +159,61 @@ static void failures_leave_nothing(void)
     CHECK(S_ISLNK(st.mode));
 }
 
+static long lookups(void)
+{
+    return cluster_counter(g_fs, g_n, "lookup.count");
+}
+
+static void dir_cache(struct cluster *c)
+{
+    setenv("BENCHFS_DIR_CACHE_MS", "300", 1);
+    benchfs_t *fs = cluster_client(c, 10000);
+    unsetenv("BENCHFS_DIR_CACHE_MS");
+    CHECK_OK(benchfs_mkdir(fs, "/dc", 0777));
+    long before = lookups();
+    char p[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof p, "/dc/f%d", i);
+        int fd = benchfs_open(fs, p, O_CREAT | O_WRONLY | O_EXCL, 0644);
+        CHECK(fd >= 0 && benchfs_close(fs, fd) == 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof p, "/dc/f%d", i);
+        CHECK_OK(benchfs_unlink(fs, p));
+    }
+    long used = lookups() - before;
+    CHECK(used == 1); /* the first create's check; 40 without the cache */
+
+    /* this context's rmdir: the next create under the name finds no directory */
+    CHECK_OK(benchfs_rmdir(fs, "/dc"));
+    CHECK_ERR(benchfs_open(fs, "/dc/g", O_CREAT | O_WRONLY, 0644), ENOENT);
+    CHECK(!exists("/dc/g"));
+
+    /* this context's chmod: counts at once for the next check */
+    CHECK_OK(benchfs_mkdir(fs, "/dm", 0777));
+    int fd = benchfs_open(fs, "/dm/a", O_CREAT | O_WRONLY, 0644); /* caches /dm */
+    CHECK(fd >= 0 && benchfs_close(fs, fd) == 0);
+    CHECK_OK(benchfs_chmod(fs, "/dm", 0755));
+    gid_t groups[1] = {4343};
+    benchfs_cred_t cred = {.uid = 4343, .gid = 4343, .ngroups = 1, .groups = groups};
+    CHECK_OK(benchfs_set_thread_cred(&cred));
+    CHECK_ERR(benchfs_open(fs, "/dm/b", O_CREAT | O_WRONLY, 0644), EACCES);
+    CHECK_ERR(benchfs_unlink(fs, "/dm/a"), EACCES);
+    CHECK_OK(benchfs_set_thread_cred(NULL));
+
+    /* another client's chmod: seen once the entry has expired */
+    CHECK_OK(benchfs_chmod(fs, "/dm", 0777));
+    fd = benchfs_open(fs, "/dm/c", O_CREAT | O_WRONLY, 0644); /* caches /dm as 0777 */
+    CHECK(fd >= 0 && benchfs_close(fs, fd) == 0);
+    CHECK_OK(benchfs_chmod(g_fs, "/dm", 0755));
+    usleep(400 * 1000); /* past the 300 ms the entry lives */
+    CHECK_OK(benchfs_set_thread_cred(&cred));
+    CHECK_ERR(benchfs_open(fs, "/dm/d", O_CREAT | O_WRONLY, 0644), EACCES);
+    CHECK_OK(benchfs_set_thread_cred(NULL));
+    CHECK(!exists("/dm/d"));
+    CHECK_OK(benchfs_term(fs));
+}
+
 int main(int argc, char **argv)
 {
     g_n = argc > 1 ? atoi(argv[1]) : 2;
@@ -164,6 +223,7 @@ int main(int argc, char **argv)
     failures_leave_nothing();
     if (g_n >= 2)
         in_flight_together(&c);
+    dir_cache(&c);
     CHECK_OK(benchfs_term(g_fs));
     cluster_stop(&c);
     return test_finish("test_create");
