@@ -59,34 +59,14 @@ static int create_rpc(benchfs_t *fs, const char *p, int flags, mode_t mode, stru
     return err;
 }
 
-/* Is in a path whose parent is lexically its directory: absolute, no "." or ".." component,
- * no trailing "/", not "/" itself? */
-static int plain_path(const char *in)
-{
-    size_t n = strlen(in);
-    if (n < 2 || in[0] != '/' || in[n - 1] == '/')
-        return 0;
-    for (const char *s = in; *s;) {
-        while (*s == '/')
-            s++;
-        const char *e = s;
-        while (*e && *e != '/')
-            e++;
-        if ((e - s == 1 && s[0] == '.') || (e - s == 2 && s[0] == '.' && s[1] == '.'))
-            return 0;
-        s = e;
-    }
-    return 1;
-}
-
 /* The parent check and the CREATE at once. Returns 0 (done: *ino, *created, out set), -1 (a
  * failure the careful way would report the same: errno set), or 1 (go the careful way). */
 static int create_together(benchfs_t *fs, const char *in, int flags, mode_t mode,
                            struct bfs_inode *ino, int *created, char *out)
 {
     char parent[BFS_PATH_MAX];
-    if (!plain_path(in) || bfs_path_normalize(in, out) != 0)
-        return 1;
+    if (in[strlen(in) - 1] == '/' || ns_lexical_path(in, out) != 0)
+        return 1; /* its parent may not be what it lexically is */
     bfs_path_split(out, parent);
     struct bfs_inode pi;
     if (strcmp(parent, "/") == 0 || dircache_get(fs, parent, &pi) == 0)

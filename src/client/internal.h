@@ -276,6 +276,9 @@ int ns_lookup_decode(const struct rpc *c, struct bfs_inode *ino, char *target);
 int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, size_t cap);
 /* The checks every user path passes first: 0, or -1 with the error set. */
 int ns_check_user_path(const char *in);
+/* The path in names lexically (single slashes, no trailing one) into out, if it has no "."
+ * or ".." component and is not the root; 0 or -1. */
+int ns_lexical_path(const char *in, char *out);
 int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size, uint32_t how,
                 int64_t mtime, struct bfs_inode *out);
 /* A chunk op (CHUNK_REMOVE, CHUNK_TRUNCATE to `size`, FSYNC) for one file, sent to the

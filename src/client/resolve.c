@@ -82,6 +82,18 @@ int ns_check_user_path(const char *in)
     return 0;
 }
 
+/* out := dir + "/" + name, in cap bytes. */
+static int join_name(const char *dir, const char *name, char *out, size_t cap)
+{
+    size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+    if (dl + 1 + strlen(name) >= cap)
+        return -ENAMETOOLONG;
+    memcpy(out, dir, dl);
+    out[dl] = '/';
+    strcpy(out + dl + 1, name);
+    return 0;
+}
+
 int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, size_t cap)
 {
     if (target[0] == '/') {
@@ -103,13 +115,7 @@ int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, 
         strcpy(out, rest);
         return 0;
     }
-    size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
-    if (dl + 1 + strlen(target) >= cap)
-        return -ENAMETOOLONG;
-    memcpy(out, dir, dl);
-    out[dl] = '/';
-    strcpy(out + dl + 1, target);
-    return 0;
+    return join_name(dir, target, out, cap);
 }
 
 /* One component of rest at *pos: its start and length (0 at the end); *pos moves past it. */
@@ -359,9 +365,7 @@ int ns_resolve_open(benchfs_t *fs, const char *in, int follow, struct ns_res *re
     return resolve(fs, in, follow, 1, res);
 }
 
-/* The directory path buf names lexically (single slashes, no trailing one) into key, if it
- * has no "." or ".." and is not the root: what the directory cache is keyed by. */
-static int plain_dir(const char *buf, char *key)
+int ns_lexical_path(const char *buf, char *key)
 {
     size_t o = 0;
     for (const char *s = buf; *s;) {
@@ -384,18 +388,6 @@ static int plain_dir(const char *buf, char *key)
     }
     key[o] = '\0';
     return o ? 0 : -1;
-}
-
-/* out := dir + "/" + name. */
-static int join_name(const char *dir, const char *name, char *out)
-{
-    size_t pl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
-    if (pl + 1 + strlen(name) >= BFS_PATH_MAX)
-        return -ENAMETOOLONG;
-    memcpy(out, dir, pl);
-    out[pl] = '/';
-    strcpy(out + pl + 1, name);
-    return 0;
 }
 
 int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode *pi)
@@ -436,8 +428,8 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
     strcpy(name_copy, name);
     slash[1] = '\0'; /* buf: the parent, "/"-terminated */
     char key[BFS_PATH_MAX];
-    if (fs->dircache_ms > 0 && plain_dir(buf, key) == 0 && dircache_get(fs, key, pi) == 0)
-        return join_name(key, name_copy, out);
+    if (fs->dircache_ms > 0 && ns_lexical_path(buf, key) == 0 && dircache_get(fs, key, pi) == 0)
+        return join_name(key, name_copy, out, BFS_PATH_MAX);
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
@@ -448,7 +440,7 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
     if (!err) {
         *pi = r->ino;
         dircache_put(fs, r->path, &r->ino); /* resolved: link-free, a directory */
-        err = join_name(r->path, name_copy, out);
+        err = join_name(r->path, name_copy, out, BFS_PATH_MAX);
     }
     free(r);
     return err;
