@@ -228,16 +228,20 @@ static int file_fcntl(int fd, struct pl_file *f, int cmd, void *arg)
     }
 }
 
+/* fcntl and fcntl64 (glibc's two names of one call): ours, or the real one's. */
+static int fcntl_or(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+    struct pl_file *f = pl_file(fd);
+    return f ? file_fcntl(fd, f, cmd, arg) : real(fd, cmd, arg);
+}
+
 PL_API int fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    struct pl_file *f = pl_file(fd);
-    if (!f)
-        return REAL(fcntl)(fd, cmd, arg);
-    return file_fcntl(fd, f, cmd, arg);
+    return fcntl_or(REAL(fcntl), fd, cmd, arg);
 }
 
 PL_API int fcntl64(int fd, int cmd, ...)
@@ -246,10 +250,7 @@ PL_API int fcntl64(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    struct pl_file *f = pl_file(fd);
-    if (!f)
-        return REAL(fcntl64)(fd, cmd, arg);
-    return file_fcntl(fd, f, cmd, arg);
+    return fcntl_or(REAL(fcntl64), fd, cmd, arg);
 }
 
 PL_API int flock(int fd, int op)

@@ -17,22 +17,32 @@ atomic_int pl_vcwd_on;
 static char vcwd[PATH_MAX]; /* BenchFS path of the working directory when pl_vcwd_on */
 static pthread_mutex_t vcwd_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The next component of a path at *p that is not "." (its start, and length: 0 at the end);
+ * *p moves past it. */
+static size_t next_name(const char **p, const char **start)
+{
+    for (;;) {
+        while (**p == '/')
+            (*p)++;
+        *start = *p;
+        while (**p && **p != '/')
+            (*p)++;
+        size_t n = (size_t)(*p - *start);
+        if (!(n == 1 && (*start)[0] == '.'))
+            return n;
+    }
+}
+
+static int is_dotdot(const char *s, size_t n) { return n == 2 && s[0] == '.' && s[1] == '.'; }
+
 /* Lexically normalise an absolute path into out ("//", ".", ".." resolved; no trailing '/'
  * but for "/"). out has room for n bytes; in must fit too. */
 static void lex_normalize(const char *in, char *out)
 {
-    size_t len = 0;
-    const char *p = in;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        const char *s = p;
-        while (*p && *p != '/')
-            p++;
-        size_t n = (size_t)(p - s);
-        if (n == 0 || (n == 1 && s[0] == '.'))
-            continue;
-        if (n == 2 && s[0] == '.' && s[1] == '.') {
+    size_t len = 0, n;
+    const char *p = in, *s;
+    while ((n = next_name(&p, &s)) != 0) {
+        if (is_dotdot(s, n)) {
             while (len > 0 && out[len - 1] != '/')
                 len--;
             if (len > 0)
@@ -52,17 +62,10 @@ static void lex_normalize(const char *in, char *out)
 static int stays_inside(const char *rest)
 {
     long depth = 0;
-    const char *p = rest;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        const char *s = p;
-        while (*p && *p != '/')
-            p++;
-        size_t n = (size_t)(p - s);
-        if (n == 0 || (n == 1 && s[0] == '.'))
-            continue;
-        if (n == 2 && s[0] == '.' && s[1] == '.') {
+    size_t n;
+    const char *p = rest, *s;
+    while ((n = next_name(&p, &s)) != 0) {
+        if (is_dotdot(s, n)) {
             if (--depth < 0)
                 return 0;
         } else {
