@@ -120,6 +120,10 @@ ssize_t benchfs_pwrite(benchfs_t *fs, int fd, const void *buf, size_t count, off
 off_t benchfs_lseek(benchfs_t *fs, int fd, off_t offset, int whence);
 /* fsync(2): data and metadata of the file become durable on every server. */
 int benchfs_fsync(benchfs_t *fs, int fd);
+/* syncfs(2) of the whole cluster: everything written to BenchFS so far (by any client, through
+ * closed or published files) becomes durable on every server; sizes of this context's open
+ * files are published first. One call per server, whatever the number of files. */
+int benchfs_syncfs(benchfs_t *fs);
 int benchfs_fstat(benchfs_t *fs, int fd, benchfs_stat_t *st);
 int benchfs_ftruncate(benchfs_t *fs, int fd, off_t length);
 

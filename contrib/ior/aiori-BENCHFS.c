@@ -115,7 +115,7 @@ void BENCHFS_fsync(aiori_fd_t *afd, aiori_mod_opt_t *param);
 static benchfs_t *bfs = NULL;
 static int bfs_refs = 0;
 
-/* Every open file, so that sync() can fsync what is still open. */
+/* Every open file: its dirty flag spares fsync and sync work already done. */
 typedef struct benchfs_ior_file {
 	int fd;
 	int writable;  /* opened for writing */
@@ -125,45 +125,6 @@ typedef struct benchfs_ior_file {
 } benchfs_ior_file_t;
 
 static benchfs_ior_file_t *open_files = NULL;
-
-/*
- * Files created or written, then closed without an fsync, since the last sync() (mdtest -Y):
- * their paths, so that sync() can make them durable too.  Bounded, so that a long mdtest run
- * without -Y does not grow without limit; past the bound sync() says how many it missed.
- */
-#define BENCHFS_SYNC_MAX_PENDING (1 << 20)
-static char **sync_pending = NULL;
-static size_t sync_npending = 0, sync_cap = 0, sync_dropped = 0;
-
-static void sync_remember(const char *path)
-{
-	if (sync_npending == sync_cap) {
-		size_t ncap = sync_cap ? 2 * sync_cap : 1024;
-		char **n;
-
-		if (ncap > BENCHFS_SYNC_MAX_PENDING ||
-		    (n = realloc(sync_pending, ncap * sizeof(*n))) == NULL) {
-			sync_dropped++;
-			return;
-		}
-		sync_pending = n;
-		sync_cap = ncap;
-	}
-	if ((sync_pending[sync_npending] = strdup(path)) == NULL) {
-		sync_dropped++;
-		return;
-	}
-	sync_npending++;
-}
-
-static void sync_forget_all(void)
-{
-	for (size_t i = 0; i < sync_npending; i++)
-		free(sync_pending[i]);
-	free(sync_pending);
-	sync_pending = NULL;
-	sync_npending = sync_cap = sync_dropped = 0;
-}
 
 static int dry_run(void)
 {
@@ -276,7 +237,6 @@ void BENCHFS_finalize(aiori_mod_opt_t *param)
 		open_files = f->next;
 		free(f);
 	}
-	sync_forget_all();
 	if (benchfs_term(bfs) != 0)
 		WARNF("benchfs_term failed: %s", benchfs_strerror());
 	bfs = NULL;
@@ -351,7 +311,6 @@ int BENCHFS_mknod(char *fn)
 		WARNF("benchfs_close(\"%s\") after mknod failed: %s", p, benchfs_strerror());
 		return -1;
 	}
-	sync_remember(p);
 	return 0;
 }
 
@@ -450,8 +409,6 @@ void BENCHFS_close(aiori_fd_t *afd, aiori_mod_opt_t *param)
 		return;
 	if (benchfs_close(fs(), f->fd) != 0)
 		ERRF("benchfs_close(\"%s\") failed: %s", f->path, benchfs_strerror());
-	if (f->writable && f->dirty)
-		sync_remember(f->path);
 	untrack(f);
 }
 
@@ -483,40 +440,20 @@ IOR_offset_t BENCHFS_get_file_size(aiori_mod_opt_t *param, char *fn)
 }
 
 /*
- * sync -- mdtest -Y ("call the sync command after each phase", timed): make everything this
- * process wrote durable, as sync(1) does for the POSIX backend.  BenchFS has no client-side
- * write cache (data is on its servers when write returns) but data and metadata are durable
- * only after fsync, and libbenchfs has no file-system-wide sync: so fsync every open file with
- * unsynced changes, and reopen and fsync every file created or written and closed (without an
- * fsync) since the last sync.
- * A file removed or renamed since then (ENOENT) no longer needs it.
+ * sync -- mdtest -Y ("call the sync command after each phase", timed): make everything written
+ * durable, as sync(1) does for the POSIX backend.  benchfs_syncfs publishes the sizes of this
+ * process's open files and has every server sync its metadata store and chunk files: one call
+ * per server, whatever the number of files the phase wrote.
  */
 void BENCHFS_sync(aiori_mod_opt_t *param)
 {
 	(void)param;
 	if (dry_run())
 		return;
+	if (benchfs_syncfs(fs()) != 0)
+		WARNF("benchfs_syncfs failed: %s", benchfs_strerror());
 	for (benchfs_ior_file_t *f = open_files; f != NULL; f = f->next)
-		BENCHFS_fsync((aiori_fd_t *)f, param);
-	for (size_t i = 0; i < sync_npending; i++) {
-		const char *p = sync_pending[i];
-		int fd = benchfs_open(fs(), p, O_WRONLY, 0);
-
-		if (fd < 0) {
-			if (errno != ENOENT)
-				WARNF("benchfs_open(\"%s\") for sync failed: %s", p,
-				      benchfs_strerror());
-			continue;
-		}
-		if (benchfs_fsync(fs(), fd) != 0)
-			WARNF("benchfs_fsync(\"%s\") failed: %s", p, benchfs_strerror());
-		if (benchfs_close(fs(), fd) != 0)
-			WARNF("benchfs_close(\"%s\") after sync failed: %s", p, benchfs_strerror());
-	}
-	if (sync_dropped > 0)
-		WARNF("BENCHFS sync: %zu files written since the last sync were not tracked "
-		      "(more than %d) and were not synced", sync_dropped, BENCHFS_SYNC_MAX_PENDING);
-	sync_forget_all();
+		f->dirty = 0; /* durable now: a later fsync of the handle has nothing to do */
 }
 
 /************************** N A M E S P A C E *****************************/

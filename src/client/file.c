@@ -567,6 +567,37 @@ BFS_API int benchfs_fsync(benchfs_t *fs, int fd)
     LEAVE(fs, err ? bfs_fail(-err, "fsync %s", f->path) : 0);
 }
 
+BFS_API int benchfs_syncfs(benchfs_t *fs)
+{
+    ENTER(fs);
+    /* What this context's open files wrote is published first, then every server syncs. */
+    int err = 0;
+    for (int i = 0; i < fs->nfiles; i++) {
+        struct bfs_file *f = fs->files[i];
+        struct bfs_inode ino;
+        int e = f && !f->ino.flags ? flush_size(fs, f, 0, &ino) : 0;
+        if (e && e != -ENOENT && !err)
+            err = e;
+    }
+    struct rpc *calls = calloc(fs->nservers, sizeof *calls);
+    if (!calls)
+        LEAVE(fs, bfs_fail(ENOMEM, "syncfs"));
+    for (uint32_t s = 0; s < fs->nservers; s++)
+        calls[s] = (struct rpc){.server = s, .op = BFS_OP_SYNCFS};
+    rpc_run(fs, calls, fs->nservers);
+    uint32_t failed = 0;
+    for (uint32_t s = 0; s < fs->nservers; s++) {
+        if (calls[s].status) {
+            err = err ? err : -calls[s].status;
+            failed++;
+        }
+        rpc_release(&calls[s]);
+    }
+    free(calls);
+    LEAVE(fs, err ? bfs_fail(-err, "syncfs: %u of %u servers failed", failed, fs->nservers)
+                  : 0);
+}
+
 BFS_API int benchfs_fstat(benchfs_t *fs, int fd, benchfs_stat_t *st)
 {
     if (!st)

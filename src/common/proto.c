@@ -37,6 +37,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_INLINE_WRITE] = "inline_write",
         [BFS_OP_MOVE_BEGIN] = "move_begin",
         [BFS_OP_MOVE_END] = "move_end",
+        [BFS_OP_SYNCFS] = "syncfs",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";

@@ -75,6 +75,8 @@
  *  MOVE_BEGIN      str path, u64 fileid, u64 mover            u8 copy, inode; data: the inline
  *                                                             bytes to copy to chunk 0 (copy 0:
  *                                                             chunked already, nothing to do)
+ *  SYNCFS          -                                          - (everything this server has
+ *                                                             stored is durable: syncfs(2))
  *  MOVE_END        str path, u64 fileid, u64 mover            inode (EAGAIN: another mover
  *                                                             took the move over)
  *
@@ -124,6 +126,7 @@ enum bfs_op {
     BFS_OP_INLINE_WRITE,
     BFS_OP_MOVE_BEGIN,
     BFS_OP_MOVE_END,
+    BFS_OP_SYNCFS, /* syncfs(2) of the whole server: io500's and mdtest's -Y */
     BFS_OP__COUNT
 };
 

@@ -534,3 +534,13 @@ void chunk_statfs(const struct chunk_store *cs, uint64_t *total, uint64_t *avail
         *avail = disk_avail;
     }
 }
+
+int chunk_syncfs(struct chunk_store *cs)
+{
+    int fd = open(cs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int err = syncfs(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return err;
+}

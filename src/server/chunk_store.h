@@ -70,6 +70,8 @@ int chunk_dir_open(struct chunk_store *cs, uint64_t fileid);
 int chunk_truncate(struct chunk_store *cs, uint64_t fileid, uint64_t size, uint32_t chunk_size);
 /* Remove every chunk of `fileid` held here. */
 int chunk_remove(struct chunk_store *cs, uint64_t fileid);
+/* syncfs(2) of the file system the chunks are on: every chunk file written, durable. */
+int chunk_syncfs(struct chunk_store *cs);
 
 uint64_t chunk_used(const struct chunk_store *cs);
 /* Capacity seen by clients: the configured limit, bounded by the disk's own free space. */

@@ -329,6 +329,19 @@ static void op_listing(struct srv_req *req, struct bfs_rbuf *r, enum listing_kin
 
 /* ---- cluster ---- */
 
+/* SYNCFS: everything stored here durable, as syncfs(2) (mdtest -Y, io500): the metadata store,
+ * then the chunk files. One call instead of an fsync per file written; like syncfs(2) it waits
+ * for the disk, and this loop with it (as the metadata store's sync of FSYNC does). */
+static void op_syncfs(struct srv_req *req, struct bfs_rbuf *r)
+{
+    int err = bfs_rb_done(r) ? 0 : -EPROTO;
+    if (!err)
+        err = meta_sync(req->srv->meta);
+    if (!err)
+        err = chunk_syncfs(req->srv->chunks);
+    handler_reply_empty(req, err);
+}
+
 static void op_statfs(struct srv_req *req)
 {
     uint64_t total, avail;
@@ -422,6 +435,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_INLINE_WRITE: op_inline_write(req, &r); break;
     case BFS_OP_MOVE_BEGIN: op_move(req, &r, 1); break;
     case BFS_OP_MOVE_END: op_move(req, &r, 0); break;
+    case BFS_OP_SYNCFS: op_syncfs(req, &r); break;
     default: handler_reply_empty(req, -EBADMSG); break;
     }
 }

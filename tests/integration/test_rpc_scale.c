@@ -5,7 +5,8 @@
  * of every per-op count, taken before and after a call, is exactly the RPCs that call sent.
  * For a file with fewer chunks than servers, create+write+close, stat, open+read+close,
  * fsync, truncate and unlink each send the same fixed number whatever the server count (run
- * with 2, 16 and 64 servers); unlink of a multi-chunk file sends REMOVE plus one CHUNK_REMOVE
+ * with 2, 16 and 64 servers), and syncfs one request per server however many files were
+ * written; unlink of a multi-chunk file sends REMOVE plus one CHUNK_REMOVE
  * per distinct server of the chunks below the file's reserved extent (docs/DESIGN.md,
  * "Chunk extent"), computed here from the same ring. Chunk data goes through the servers
  * (direct access to same-host chunk files would hide chunk RPCs from the counts).
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -214,6 +216,31 @@ static void count_calls(void)
     end_count("4 chunk-sized writes", 6);
     CHECK_OK(benchfs_close(fs_, fd));
     CHECK_OK(benchfs_unlink(fs_, "/d/seq"));
+
+    /* syncfs: one SYNCFS per server however many files were written, after publishing the
+     * size of the one still open (seen by another client then). */
+    char p[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof p, "/d/s%d", i);
+        fd = benchfs_open(fs_, p, O_CREAT | O_WRONLY, 0644);
+        CHECK(fd >= 0 && benchfs_write(fs_, fd, data, 100) == 100);
+        CHECK_OK(benchfs_close(fs_, fd));
+    }
+    fd = benchfs_open(fs_, "/d/open", O_CREAT | O_WRONLY, 0644);
+    CHECK(fd >= 0 && benchfs_write(fs_, fd, data, CHUNK) == (ssize_t)CHUNK);
+    start_count();
+    CHECK_OK(benchfs_syncfs(fs_));
+    end_count("syncfs (20 files, 1 open)", n_ + 1); /* SIZE_UPDATE, SYNCFS x servers */
+    benchfs_t *other = cluster_client(c_, 10000);
+    CHECK_OK(benchfs_stat(other, "/d/open", &st));
+    CHECK(st.size == CHUNK);
+    CHECK_OK(benchfs_term(other));
+    CHECK_OK(benchfs_close(fs_, fd));
+    CHECK_OK(benchfs_unlink(fs_, "/d/open"));
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof p, "/d/s%d", i);
+        CHECK_OK(benchfs_unlink(fs_, p));
+    }
     CHECK_OK(benchfs_rmdir(fs_, "/d"));
 }
 
