@@ -370,7 +370,10 @@ PL_API int fdatasync(int fd)
 }
 PL_API int syncfs(int fd)
 {
-    return pl_file(fd) ? 0 : REAL(syncfs)(fd);
+    if (!pl_file(fd))
+        return REAL(syncfs)(fd);
+    benchfs_t *fs = pl_fs();
+    return fs ? benchfs_syncfs(fs) : -1; /* the whole cluster, as syncfs(2) its file system */
 }
 
 PL_API int ftruncate(int fd, off_t len)
