@@ -128,6 +128,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
      * the network namespace); BENCHFS_SAME_HOST=0 makes every server remote (UCX). */
     fs->same_host = same_host;
     fs->pid = getpid();
+    rpc_fork_watch(fs);
     fs->local_reads = same_host && local_reads;
     fs->local_writes = same_host && local_writes;
     fs->write_behind = write_behind;

@@ -133,6 +133,7 @@ struct benchfs {
     int dircache_ms;   /* parent checks may use a directory this old ($BENCHFS_DIR_CACHE_MS) */
     struct dircache_slot *dircache; /* dircache.c; NULL until first used */
     pid_t pid;         /* the process whose sockets conns[] hold (a forked child reconnects) */
+    unsigned fork_gen; /* forks seen (rpc.c): a new one makes the next call compare pids */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
     struct rpc *table[RPC_TABLE_SLOTS];
@@ -154,6 +155,8 @@ struct benchfs {
 
 /* rpc.c */
 int rpc_setup(benchfs_t *fs);
+/* Notice forks from now on (pthread_atfork, registered once per process). */
+void rpc_fork_watch(benchfs_t *fs);
 /* The call waiting for request id reqid (find: it stays; take: it leaves the table). */
 struct rpc *rpc_table_find(benchfs_t *fs, uint64_t reqid);
 struct rpc *rpc_table_take(benchfs_t *fs, uint64_t reqid);

@@ -12,6 +12,8 @@
  * called: a process that talks to its own host only never pays for it. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -244,11 +246,29 @@ static int ucx_ready(benchfs_t *fs)
     return 0;
 }
 
+/* Bumped in every child fork(2) makes (pthread_atfork), so a call notices a fork with one
+ * load instead of a getpid system call per request. */
+static atomic_uint fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void child_after_fork(void) { atomic_fetch_add(&fork_gen, 1); }
+static void watch_forks(void) { pthread_atfork(NULL, NULL, child_after_fork); }
+
+void rpc_fork_watch(benchfs_t *fs)
+{
+    pthread_once(&fork_once, watch_forks);
+    fs->fork_gen = atomic_load(&fork_gen);
+}
+
 /* In a forked child the local sockets are the parent's too: reading or writing them would
  * steal the parent's replies or break its frames. Let go of them without any I/O; the next
  * call reconnects. */
 static void drop_inherited(benchfs_t *fs)
 {
+    unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+    if (gen == fs->fork_gen)
+        return;
+    fs->fork_gen = gen;
     pid_t me = getpid();
     if (me == fs->pid)
         return;
