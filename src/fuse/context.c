@@ -225,4 +225,5 @@ void bfuse_fill_stat(const benchfs_stat_t *b, struct stat *st)
     st->st_mtim.tv_nsec = b->mtime_ns % 1000000000;
     st->st_ctim.tv_sec = b->ctime_ns / 1000000000;
     st->st_ctim.tv_nsec = b->ctime_ns % 1000000000;
+    st->st_rdev = (dev_t)b->rdev;
 }
