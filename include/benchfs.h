@@ -150,8 +150,8 @@ int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid);
  * Mode-bit rules, as Linux's: in a directory with S_ISVTX (sticky) only root, the
  * directory's owner or the entry's owner may unlink, rmdir, rename away or rename over an
  * entry (EPERM). chown/lchown that change the owner or group clear S_ISUID, and S_ISGID when
- * the group may execute, on everything but directories; so does the first write through a
- * descriptor by someone else than root; chmod by someone else than root who is not in the
+ * the group may execute, on everything but directories; so does a truncate, or the first
+ * write through a descriptor, by someone else than root; chmod by someone else than root who is not in the
  * file's group drops S_ISGID. */
 int benchfs_mknod(benchfs_t *fs, const char *path, mode_t mode, dev_t dev);
 int benchfs_statfs(benchfs_t *fs, benchfs_statfs_t *st);

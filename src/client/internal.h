@@ -251,7 +251,7 @@ int ns_parent_for_remove(benchfs_t *fs, const char *in, char *out, const char *w
 int ns_sticky_permits(benchfs_t *fs, const struct bfs_inode *dir, const struct bfs_inode *entry,
                       const char *what, const char *path);
 /* The permission bits `ino` keeps after a change of owner (chown 1: whoever asks) or a write
- * (chown 0: by someone else than root): set-user-ID and set-group-ID (the latter only with
+ * or truncate (chown 0: by someone else than root): set-user-ID and set-group-ID (the latter only with
  * group execute) fall from everything but directories. */
 uint32_t ns_setid_cleared(benchfs_t *fs, const struct bfs_inode *ino, int chown);
 /* stat (follow) or lstat. */

@@ -341,6 +341,11 @@ int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, ui
         err = ns_chunks_op(fs, BFS_OP_CHUNK_TRUNCATE, ino, length);
     if (!err)
         file_truncated(fs, ino->fileid, length);
+    /* As a write: someone else than root takes the set-id bits away (special.c). */
+    uint32_t mode = ns_setid_cleared(fs, ino, 0);
+    if (!err && mode != (ino->mode & 07777) &&
+        ns_setattr(fs, path, BFS_SETATTR_MODE, mode, 0, 0, 0, 0) == 0)
+        ino->mode = (ino->mode & S_IFMT) | mode;
     return err;
 }
 

@@ -4,8 +4,8 @@
  * and device number, listed, chmod/chown/utimens'ed, renamed (alone and inside a renamed
  * directory) and unlinked; open is ENXIO, truncate EINVAL, a bad type EINVAL. Sticky
  * directories: only root, the directory's owner or the entry's owner unlinks, rmdirs,
- * renames away or renames over an entry. Set-id bits: cleared by chown, by a write from
- * someone else than root, and S_ISGID by a chmod from a non-member. Every identity is set
+ * renames away or renames over an entry. Set-id bits: cleared by chown, by a write or a
+ * truncate from someone else than root, and S_ISGID by a chmod from a non-member. Every identity is set
  * with benchfs_set_thread_cred, so the test means the same run as root or not.
  *
  * usage: test_special NSERVERS */
@@ -253,6 +253,14 @@ static void setid(void)
     CHECK_OK(benchfs_fstat(fs, fd, &st));
     CHECK((st.mode & 07777) == 0777);
     CHECK_OK(benchfs_close(fs, fd));
+    CHECK((mode_of("/sid/w") & 07777) == 0777);
+    /* So does a truncate (root's again does not). */
+    as(0, 0);
+    CHECK_OK(benchfs_chmod(fs, "/sid/w", 06777));
+    CHECK_OK(benchfs_truncate(fs, "/sid/w", 1));
+    CHECK((mode_of("/sid/w") & 07777) == 06777);
+    as(1002, 0);
+    CHECK_OK(benchfs_truncate(fs, "/sid/w", 0));
     CHECK((mode_of("/sid/w") & 07777) == 0777);
 
     /* chmod by the owner, not in the file's group: no set-gid. */
