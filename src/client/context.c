@@ -23,6 +23,7 @@ static void destroy(benchfs_t *fs)
     free(fs->groups);
     free(fs->files);
     free(fs->small_stash);
+    dircache_free(fs);
     pthread_mutex_destroy(&fs->lock);
     free(fs);
 }
@@ -47,7 +48,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     int64_t rpc_ms = o.rpc_timeout_ms, wait_ms = o.wait_ms, cs = o.chunk_size,
             eager = (int64_t)o.eager_threshold;
     int same_host = 1, local_reads = 1, local_writes = 1, write_behind = 1;
-    int64_t spin_us = 0, inline_max = 0;
+    int64_t spin_us = 0, inline_max = 0, dircache_ms = 0;
     const char *bad = NULL, *want = NULL;
     if (rpc_ms <= 0 && bfs_env_int("BENCHFS_RPC_TIMEOUT_MS", 30000, 1, INT32_MAX, &rpc_ms))
         bad = "BENCHFS_RPC_TIMEOUT_MS", want = "milliseconds, 1..2147483647";
@@ -71,6 +72,8 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     else if (bfs_env_bytes("BENCHFS_INLINE_MAX", SMALL_INLINE_DEFAULT, 0, BFS_INLINE_MAX,
                            &inline_max))
         bad = "BENCHFS_INLINE_MAX", want = "a size from 0 (off) to 64K";
+    else if (bfs_env_int("BENCHFS_DIR_CACHE_MS", 0, 0, 3600000, &dircache_ms))
+        bad = "BENCHFS_DIR_CACHE_MS", want = "milliseconds, 0 (off)..3600000";
     if (bad) {
         bfs_fail(EINVAL, "%s='%s' is not valid: expected %s", bad, getenv(bad), want);
         return NULL;
@@ -129,6 +132,7 @@ BFS_API benchfs_t *benchfs_init_opts(const benchfs_options_t *opts)
     fs->local_writes = same_host && local_writes;
     fs->write_behind = write_behind;
     fs->spin_us = (int)spin_us;
+    fs->dircache_ms = (int)dircache_ms;
 
     int n = bfs_registry_wait(reg, o.nservers, (int)wait_ms);
     if (n < 0) {

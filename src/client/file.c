@@ -47,83 +47,6 @@ struct bfs_file *file_get(benchfs_t *fs, int fd) { return fd_get(fs, fd); }
 static int readable(const struct bfs_file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
 static int writable(const struct bfs_file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
 
-static int create_rpc(benchfs_t *fs, const char *p, int flags, mode_t mode, struct bfs_inode *ino,
-                      int *created)
-{
-    uint8_t args[BFS_PATH_MAX + 64];
-    struct bfs_wbuf w;
-    bfs_wb_init(&w, args, sizeof args);
-    bfs_wb_str(&w, p);
-    bfs_wb_u32(&w, (uint32_t)mode & 07777);
-    bfs_wb_u32(&w, fs->uid);
-    bfs_wb_u32(&w, fs->gid);
-    bfs_wb_u32(&w, fs->chunk_size);
-    bfs_wb_u32(&w, ((flags & O_EXCL) ? BFS_CREATE_EXCL : 0) |
-                       (fs->inline_max ? BFS_CREATE_INLINE : 0)); /* small_file.c */
-    struct rpc c = {.server = (uint32_t)meta_owner(fs, p), .op = BFS_OP_CREATE, .args = args,
-                    .args_len = w.len};
-    int err = rpc_call(fs, &c);
-    if (!err) {
-        struct bfs_rbuf r;
-        bfs_rb_init(&r, c.rargs, c.rargs_len);
-        *created = bfs_rb_u8(&r);
-        bfs_inode_get(&r, ino);
-        if (!bfs_rb_done(&r))
-            err = -EPROTO;
-        else if (bfs_inode_check(ino))
-            err = -EIO; /* not what any server stores: see decode_inode (namespace.c) */
-    }
-    rpc_release(&c);
-    return err;
-}
-
-/* O_CREAT: create the last name of `in` in its (resolved) directory, or open what is there.
- * A link there is followed (unless O_EXCL or O_NOFOLLOW): the create goes on at its target,
- * a dangling link's target being created as POSIX says. out: the path opened. */
-static int open_create(benchfs_t *fs, const char *in, int flags, mode_t mode,
-                       struct bfs_inode *ino, int *created, char *out)
-{
-    char cur[BFS_PATH_MAX];
-    if (ns_check_user_path(in))
-        return -1;
-    strcpy(cur, in);
-    for (int hops = 0;; hops++) {
-        struct bfs_inode pi;
-        int err = ns_resolve_parent(fs, cur, out, &pi);
-        if (err)
-            return ns_fail_path(err, "open", cur);
-        if (strcmp(out, "/") == 0)
-            return bfs_fail(EISDIR, "open /: is a directory");
-        char parent[BFS_PATH_MAX], target[BFS_SYMLINK_MAX + 1];
-        bfs_path_split(out, parent);
-        if (ns_permitted(fs, &pi, W_OK | X_OK) == 0) {
-            err = create_rpc(fs, out, flags, mode, ino, created);
-            if (!err && S_ISLNK(ino->mode))
-                err = ns_lookup_link(fs, out, ino, target); /* the target, to follow it */
-        } else {
-            /* Without write permission on the parent, only an existing file may be opened. */
-            err = ns_lookup_link(fs, out, ino, target);
-            if (err == -ENOENT)
-                return bfs_fail(EACCES, "open %s: no write permission on %s", out, parent);
-            if (!err && (flags & O_EXCL))
-                err = -EEXIST;
-        }
-        if (err)
-            return bfs_fail(-err, "open %s", out);
-        if (!S_ISLNK(ino->mode))
-            return 0;
-        if (flags & O_EXCL)
-            return bfs_fail(EEXIST, "open %s: a symbolic link (O_EXCL)", out);
-        if (flags & O_NOFOLLOW)
-            return bfs_fail(ELOOP, "open %s: a symbolic link (O_NOFOLLOW)", out);
-        if (hops >= 40)
-            return bfs_fail(ELOOP, "open %.200s: too many symbolic links", in);
-        err = ns_link_join(fs, parent, target, cur, sizeof cur);
-        if (err)
-            return ns_fail_path(err, "open", out);
-    }
-}
-
 /* Resolve (and with O_CREAT create) the file to open; checks permissions. out: its path. */
 static int open_inode(benchfs_t *fs, const char *in, int flags, mode_t mode,
                       struct bfs_inode *ino, char *out)
@@ -131,7 +54,7 @@ static int open_inode(benchfs_t *fs, const char *in, int flags, mode_t mode,
     int acc = flags & O_ACCMODE;
     int created = 0, err;
     if (flags & O_CREAT) {
-        if (open_create(fs, in, flags, mode, ino, &created, out))
+        if (file_open_create(fs, in, flags, mode, ino, &created, out))
             return -1;
     } else {
         struct ns_res *r = malloc(sizeof *r);

@@ -130,6 +130,8 @@ struct benchfs {
     int local_writes;  /* write them directly, after CHUNK_RESERVE ($BENCHFS_LOCAL_WRITES) */
     int write_behind;  /* direct writes start writeback at once ($BENCHFS_WRITE_BEHIND) */
     int spin_us;       /* poll this long before sleeping ($BENCHFS_SPIN_US) */
+    int dircache_ms;   /* parent checks may use a directory this old ($BENCHFS_DIR_CACHE_MS) */
+    struct dircache_slot *dircache; /* dircache.c; NULL until first used */
     pid_t pid;         /* the process whose sockets conns[] hold (a forked child reconnects) */
     int local_fds;     /* chunk files kept open by descriptors (local_read.c), all told */
     uint64_t next_reqid;
@@ -288,6 +290,9 @@ int ns_lookup_decode(const struct rpc *c, struct bfs_inode *ino, char *target);
 int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, size_t cap);
 /* The checks every user path passes first: 0, or -1 with the error set. */
 int ns_check_user_path(const char *in);
+/* The path in names lexically (single slashes, no trailing one) into out, if it has no "."
+ * or ".." component and is not the root; 0 or -1. */
+int ns_lexical_path(const char *in, char *out);
 int ns_set_size(benchfs_t *fs, const char *path, uint64_t fileid, uint64_t size, uint32_t how,
                 int64_t mtime, struct bfs_inode *out);
 /* A chunk op (CHUNK_REMOVE, CHUNK_TRUNCATE to `size`, FSYNC) for one file, sent to the
@@ -317,8 +322,18 @@ int dir_list_op(benchfs_t *fs, const char *dir, uint32_t page, uint16_t op, list
                 void *arg);
 int dir_is_empty(benchfs_t *fs, const char *dir);
 
+/* dircache.c: directories looked up a moment ago, for parent checks. get: 0 (fresh, *ino set)
+ * or -1; put: only directories at link-free paths; clear: after this context changed any. */
+int dircache_get(benchfs_t *fs, const char *path, struct bfs_inode *ino);
+void dircache_put(benchfs_t *fs, const char *path, const struct bfs_inode *ino);
+void dircache_clear(benchfs_t *fs);
+void dircache_free(benchfs_t *fs);
+
 /* file.c */
 int file_close_all(benchfs_t *fs);
+/* create.c: O_CREAT's resolve-check-create; out: the path opened, *created: this call made it. */
+int file_open_create(benchfs_t *fs, const char *in, int flags, mode_t mode,
+                     struct bfs_inode *ino, int *created, char *out);
 /* Publish what this context's descriptors of file `fileid` wrote (size and mtime): before a
  * time is set, so no later close puts an older write's mtime over it. */
 int file_flush_fileid(benchfs_t *fs, uint64_t fileid);

@@ -306,6 +306,7 @@ BFS_API int benchfs_rmdir(benchfs_t *fs, const char *path)
         LEAVE(fs, bfs_fail(-err, "rmdir %s: listing", p));
     if (err == 0)
         LEAVE(fs, bfs_fail(ENOTEMPTY, "rmdir %s", p));
+    dircache_clear(fs);
     err = ns_remove_entry(fs, p, BFS_REMOVE_DIR, ino.fileid, NULL);
     LEAVE(fs, err ? bfs_fail(-err, "rmdir %s", p) : 0);
 }
@@ -391,6 +392,7 @@ BFS_API int benchfs_access(benchfs_t *fs, const char *path, int mode)
 int ns_setattr(benchfs_t *fs, const char *path, uint32_t mask, uint32_t mode, uint32_t uid,
                uint32_t gid, int64_t mtime, int64_t atime)
 {
+    dircache_clear(fs); /* it may be a cached directory's mode or owner */
     uint8_t args[ARGS_CAP];
     struct bfs_wbuf w;
     bfs_wb_init(&w, args, sizeof args);

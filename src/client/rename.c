@@ -168,6 +168,7 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
     /* Both paths are checked before either parent is looked up. */
     if (ns_check_user_path(oldpath) || ns_check_user_path(newpath))
         LEAVE(fs, -1);
+    dircache_clear(fs); /* a directory may move or be replaced */
     /* Parents first: "/file" -> "/file/x" is ENOTDIR (a file is no prefix of anything). A link
      * in the last component is renamed itself, not what it points at. */
     struct bfs_inode from_dir, to_dir;

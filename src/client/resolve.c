@@ -82,6 +82,18 @@ int ns_check_user_path(const char *in)
     return 0;
 }
 
+/* out := dir + "/" + name, in cap bytes. */
+static int join_name(const char *dir, const char *name, char *out, size_t cap)
+{
+    size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+    if (dl + 1 + strlen(name) >= cap)
+        return -ENAMETOOLONG;
+    memcpy(out, dir, dl);
+    out[dl] = '/';
+    strcpy(out + dl + 1, name);
+    return 0;
+}
+
 int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, size_t cap)
 {
     if (target[0] == '/') {
@@ -103,13 +115,7 @@ int ns_link_join(benchfs_t *fs, const char *dir, const char *target, char *out, 
         strcpy(out, rest);
         return 0;
     }
-    size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
-    if (dl + 1 + strlen(target) >= cap)
-        return -ENAMETOOLONG;
-    memcpy(out, dir, dl);
-    out[dl] = '/';
-    strcpy(out + dl + 1, target);
-    return 0;
+    return join_name(dir, target, out, cap);
 }
 
 /* One component of rest at *pos: its start and length (0 at the end); *pos moves past it. */
@@ -359,6 +365,31 @@ int ns_resolve_open(benchfs_t *fs, const char *in, int follow, struct ns_res *re
     return resolve(fs, in, follow, 1, res);
 }
 
+int ns_lexical_path(const char *buf, char *key)
+{
+    size_t o = 0;
+    for (const char *s = buf; *s;) {
+        while (*s == '/')
+            s++;
+        const char *e = s;
+        while (*e && *e != '/')
+            e++;
+        size_t n = (size_t)(e - s);
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return -1;
+        if (n) {
+            if (o + 1 + n >= BFS_PATH_MAX)
+                return -1;
+            key[o++] = '/';
+            memcpy(key + o, s, n);
+            o += n;
+        }
+        s = e;
+    }
+    key[o] = '\0';
+    return o ? 0 : -1;
+}
+
 int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode *pi)
 {
     int err = ns_check_user_path(in);
@@ -396,6 +427,9 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
     char name_copy[BFS_NAME_MAX + 1];
     strcpy(name_copy, name);
     slash[1] = '\0'; /* buf: the parent, "/"-terminated */
+    char key[BFS_PATH_MAX];
+    if (fs->dircache_ms > 0 && ns_lexical_path(buf, key) == 0 && dircache_get(fs, key, pi) == 0)
+        return join_name(key, name_copy, out, BFS_PATH_MAX);
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
@@ -405,14 +439,8 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
         err = -ENOTDIR;
     if (!err) {
         *pi = r->ino;
-        size_t pl = strcmp(r->path, "/") == 0 ? 0 : strlen(r->path);
-        if (pl + 1 + strlen(name_copy) >= BFS_PATH_MAX) {
-            err = -ENAMETOOLONG;
-        } else {
-            memcpy(out, r->path, pl);
-            out[pl] = '/';
-            strcpy(out + pl + 1, name_copy);
-        }
+        dircache_put(fs, r->path, &r->ino); /* resolved: link-free, a directory */
+        err = join_name(r->path, name_copy, out, BFS_PATH_MAX);
     }
     free(r);
     return err;

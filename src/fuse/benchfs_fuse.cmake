@@ -13,7 +13,7 @@ if(_benchfs_fuse STREQUAL "AUTO" OR BENCHFS_FUSE)
   else()
     add_executable(benchfs-fuse
       src/fuse/main.c src/fuse/context.c src/fuse/namespace.c src/fuse/file.c
-      src/fuse/directory.c)
+      src/fuse/directory.c src/fuse/readahead.c)
     target_link_libraries(benchfs-fuse PRIVATE benchfs PkgConfig::FUSE3 Threads::Threads)
     install(TARGETS benchfs-fuse RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()

@@ -47,6 +47,10 @@ int bfuse_errno(int e);
 /* benchfs_stat_t -> struct stat. */
 void bfuse_fill_stat(const benchfs_stat_t *b, struct stat *st);
 
+/* Set the kernel's read-ahead window of the mount at mountpoint (readahead.c); 0 or -errno
+ * (-EACCES: not root). */
+int bfuse_set_readahead(const char *mountpoint, unsigned kib);
+
 /* ---- open files (file.c) ---- */
 
 /* Size the mount's own unpublished writes give a file, or -1: a file being written through

@@ -27,6 +27,40 @@ struct bfuse_file {
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bfuse_file *table;
 
+/* The version of each file whose pages the kernel may hold: what an open found when the
+ * kernel last dropped them (size, mtime, ctime; a publish changes mtime and ctime). An open
+ * that finds the same version lets the kernel keep its pages (as NFS revalidates at open); a
+ * slot taken by another file only costs that file its cached pages. Under table_lock. */
+#define SEEN_SLOTS 4096
+struct seen {
+    uint64_t ino;
+    uint64_t size;
+    int64_t mtime_ns, ctime_ns;
+};
+static struct seen seen[SEEN_SLOTS];
+
+/* May the kernel keep the pages of this version? Records it as the one cached either way. */
+static int same_version(const benchfs_stat_t *st)
+{
+    struct seen now = {st->ino, st->size, st->mtime_ns, st->ctime_ns};
+    pthread_mutex_lock(&table_lock);
+    struct seen *slot = &seen[st->ino % SEEN_SLOTS];
+    int same = st->ino != 0 && memcmp(slot, &now, sizeof now) == 0;
+    *slot = now;
+    pthread_mutex_unlock(&table_lock);
+    return same;
+}
+
+/* The pages of ino may hold what no version records (written through the mount). */
+static void forget_version(uint64_t ino)
+{
+    pthread_mutex_lock(&table_lock);
+    struct seen *slot = &seen[ino % SEEN_SLOTS];
+    if (slot->ino == ino)
+        slot->ino = 0;
+    pthread_mutex_unlock(&table_lock);
+}
+
 static struct bfuse_file *handle(const struct fuse_file_info *fi)
 {
     return (struct bfuse_file *)(uintptr_t)fi->fh;
@@ -49,9 +83,10 @@ static int lib_flags(int flags, int extra)
     return (flags & (O_ACCMODE | O_APPEND)) | extra;
 }
 
-static int opened(benchfs_t *fs, int fd, int flags, struct fuse_file_info *fi)
+static int opened(benchfs_t *fs, int fd, int flags, struct fuse_file_info *fi,
+                  benchfs_stat_t *stp)
 {
-    benchfs_stat_t st;
+    benchfs_stat_t st_buf, *stp_ = stp ? stp : &st_buf, st;
     struct bfuse_file *f = calloc(1, sizeof *f);
     if (!f) {
         benchfs_close(fs, fd);
@@ -63,6 +98,7 @@ static int opened(benchfs_t *fs, int fd, int flags, struct fuse_file_info *fi)
         free(f);
         return e;
     }
+    *stp_ = st;
     f->fs = fs;
     f->fd = fd;
     f->flags = flags;
@@ -89,7 +125,7 @@ int bfuse_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     int fd = benchfs_open(fs, path, flags, mode & 07777);
     if (fd < 0)
         return BFUSE_FAIL();
-    return opened(fs, fd, flags, fi);
+    return opened(fs, fd, flags, fi, NULL);
 }
 
 int bfuse_open(const char *path, struct fuse_file_info *fi)
@@ -102,14 +138,20 @@ int bfuse_open(const char *path, struct fuse_file_info *fi)
     int fd = benchfs_open(fs, path, flags, 0);
     if (fd < 0)
         return BFUSE_FAIL();
-    err = opened(fs, fd, flags, fi);
+    benchfs_stat_t st;
+    err = opened(fs, fd, flags, fi, &st);
     if (err)
         return err;
     /* Close-to-open: the kernel would otherwise keep the size it cached (attr_timeout) and
-     * stop a read at it; the file's pages are dropped too (keep_cache stays 0). A file the
-     * mount itself is writing keeps what the kernel knows, which is newer. */
-    if (bfuse_open_size(handle(fi)->ino) < 0)
+     * stop a read at it, and its pages of an older version. A file the mount itself is
+     * writing keeps what the kernel knows, which is newer; an unchanged one keeps its pages. */
+    if (bfuse_open_size(st.ino) >= 0) {
+        forget_version(st.ino);
+    } else if (same_version(&st)) {
+        fi->keep_cache = 1;
+    } else {
         fuse_invalidate_path(fuse_get_context()->fuse, path);
+    }
     return 0;
 }
 
@@ -169,6 +211,7 @@ int bfuse_write(const char *path, const char *buf, size_t size, off_t off,
     }
     pthread_rwlock_unlock(&f->io);
     if (done > 0) {
+        forget_version(f->ino);
         pthread_mutex_lock(&table_lock);
         f->dirty = 1;
         if (end > f->size)

@@ -20,6 +20,8 @@ struct cli {
     char *registry;
     int rpc_timeout_ms;
     int contexts;
+    int readahead_kb; /* -1: not given (1024, quietly kept at the kernel's if not root) */
+    int readahead_set;
 };
 
 #define OPT(t, field, v) {t, offsetof(struct cli, field), v}
@@ -27,6 +29,7 @@ static const struct fuse_opt cli_spec[] = {
     OPT("registry=%s", registry, 0),
     OPT("rpc_timeout=%d", rpc_timeout_ms, 0),
     OPT("contexts=%d", contexts, 0),
+    OPT("readahead_kb=%d", readahead_kb, 0),
     FUSE_OPT_END,
 };
 
@@ -92,6 +95,9 @@ static void usage(FILE *out)
             "                           $BENCHFS_RPC_TIMEOUT_MS or 30000)\n"
             "    -o contexts=N          library contexts, one per worker thread up to N\n"
             "                           (default: max_threads)\n"
+            "    -o readahead_kb=N      the kernel's read-ahead window, which is also the\n"
+            "                           largest read it asks for (default 1024, as large as\n"
+            "                           a request may be; 0: the kernel's 128; root only)\n"
             "Set by default (later -o options override): default_permissions,\n"
             "no_rofd_flush, entry_timeout=1, attr_timeout=1, negative_timeout=0, fsname=benchfs.\n"
             "Other users need -o allow_other (root, or user_allow_other in /etc/fuse.conf).\n\n");
@@ -108,7 +114,7 @@ static int bad_usage(const char *msg)
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct cli cli = {0};
+    struct cli cli = {.readahead_kb = -1};
     struct fuse_cmdline_opts copts;
     memset(&copts, 0, sizeof copts);
     if (fuse_opt_parse(&args, &cli, cli_spec, NULL) != 0)
@@ -143,8 +149,11 @@ int main(int argc, char **argv)
         rc = bad_usage("no registry: -o registry=DIR or BENCHFS_REGISTRY");
         goto out;
     }
-    if (cli.rpc_timeout_ms < 0 || cli.contexts < 0) {
-        rc = bad_usage("rpc_timeout and contexts must not be negative");
+    cli.readahead_set = cli.readahead_kb != -1;
+    if (!cli.readahead_set)
+        cli.readahead_kb = 1024;
+    if (cli.rpc_timeout_ms < 0 || cli.contexts < 0 || cli.readahead_kb < 0) {
+        rc = bad_usage("rpc_timeout, contexts and readahead_kb must not be negative");
         goto out;
     }
     /* The daemon leaves its working directory: a relative registry is made absolute. */
@@ -170,6 +179,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "benchfs-fuse: cannot mount at %s\n", copts.mountpoint);
         fuse_destroy(f);
         goto out;
+    }
+    if (cli.readahead_kb) {
+        int ra = bfuse_set_readahead(copts.mountpoint, (unsigned)cli.readahead_kb);
+        if (ra && (cli.readahead_set || ra != -EACCES))
+            fprintf(stderr, "benchfs-fuse: read-ahead stays the kernel's (128 KiB): %s\n",
+                    strerror(-ra));
     }
     struct fuse_session *se = fuse_get_session(f);
     if (fuse_daemonize(copts.foreground) != 0 || fuse_set_signal_handlers(se) != 0) {

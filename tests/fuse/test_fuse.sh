@@ -209,6 +209,21 @@ same "$(cat "$M/c2o")" "old"          # the kernel now holds its size (attr_time
 printf 'new and longer\n' >"$W/c2o.new"
 ok "$CLIBIN" put "$W/c2o.new" /c2o    # written and closed by another client
 same "$(cat "$M/c2o")" "new and longer" # an open after that close sees it
+# an unchanged file keeps its pages across opens (keep_cache); a rewrite of the same size by
+# another client is a new version (mtime), so the next open drops them
+head -c 300000 /dev/urandom >"$W/v1"; head -c 300000 /dev/urandom >"$W/v2"
+ok cp "$W/v1" "$M/ver"
+ok cmp "$W/v1" "$M/ver"; ok cmp "$W/v1" "$M/ver"
+ok "$CLIBIN" put "$W/v2" /ver
+ok cmp "$W/v2" "$M/ver"
+ok rm "$M/ver"
+# the mount's read-ahead window (the largest read the kernel asks for) is raised as root
+if [ "$(id -u)" = 0 ]; then
+    dev=$(awk -v m="$M" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+    if [ -r "/sys/class/bdi/$dev/read_ahead_kb" ]; then
+        same "$(cat "/sys/class/bdi/$dev/read_ahead_kb")" "1024"
+    fi
+fi
 # a close(2) through the mount publishes at once, also while another descriptor stays open
 run python3 - "$M/c2o-held" "$CLIBIN" <<'PY'
 import os, subprocess, sys

@@ -3,6 +3,9 @@
 # servers. Included from CMakeLists.txt (bfs_integration is defined there).
 bfs_integration(test_conformance 1 2 4)
 bfs_integration(test_namespace 1 2 4)
+# open(O_CREAT): the parent's LOOKUP travels beside the CREATE; a failed check leaves nothing.
+bfs_integration(test_create 1 2 4)
+target_link_libraries(test_create PRIVATE Threads::Threads)
 # Registry entries owned by another user change nothing for clients (root only: chown).
 bfs_integration(test_foreign_registry 2)
 set_tests_properties(test_foreign_registry_2srv PROPERTIES SKIP_RETURN_CODE 77)
