@@ -59,7 +59,8 @@ typedef struct benchfs_options {
 /* File attributes, as stat(2) but with BenchFS extras. */
 typedef struct benchfs_stat {
     uint64_t ino;        /* the file id: stable across rename */
-    uint32_t mode;       /* file type and permission bits (S_IFREG/S_IFDIR/S_IFLNK | 07777) */
+    uint32_t mode;       /* file type and permission bits (S_IFREG/S_IFDIR/S_IFLNK, or a
+                            special file's S_IFIFO/S_IFSOCK/S_IFCHR/S_IFBLK | 07777) */
     uint32_t nlink;
     uint32_t uid, gid;
     uint64_t size;       /* bytes */
@@ -67,6 +68,7 @@ typedef struct benchfs_stat {
     uint32_t blksize;    /* preferred I/O size: the chunk size */
     uint32_t chunk_size; /* the file's chunk size, fixed at create */
     int64_t atime_ns, mtime_ns, ctime_ns; /* nanoseconds since the epoch */
+    uint64_t rdev;       /* a device node's device number (st_rdev); 0 for anything else */
 } benchfs_stat_t;
 
 /* Aggregate capacity of the cluster: the sum over all servers. */
@@ -81,7 +83,7 @@ typedef struct benchfs_statfs {
 /* One directory entry. */
 typedef struct benchfs_dirent {
     uint64_t ino;
-    uint32_t mode;       /* S_IFREG, S_IFDIR or S_IFLNK plus permission bits */
+    uint32_t mode;       /* the file type (as benchfs_stat_t's) plus permission bits */
     char name[256];
 } benchfs_dirent_t;
 
@@ -142,6 +144,20 @@ int benchfs_access(benchfs_t *fs, const char *path, int mode);
 int benchfs_chmod(benchfs_t *fs, const char *path, mode_t mode);
 /* chown(2); (uid_t)-1 / (gid_t)-1 leave a field unchanged. */
 int benchfs_chown(benchfs_t *fs, const char *path, uid_t uid, gid_t gid);
+/* mknod(2) of a special file: mode is S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK | permission bits
+ * (anything else: EINVAL); dev, the device number of a S_IFCHR or S_IFBLK node (at most 32
+ * bits, as Linux's), is ignored for the others. Only root makes device nodes (EPERM). A
+ * special file is metadata alone: stat, lstat, readdir, chmod, chown, utimens, rename and
+ * unlink work on it, benchfs_open of it is ENXIO (BenchFS holds no pipe, socket or driver:
+ * through a FUSE mount the kernel opens FIFOs and sockets itself), truncate is EINVAL.
+ *
+ * Mode-bit rules, as Linux's: in a directory with S_ISVTX (sticky) only root, the
+ * directory's owner or the entry's owner may unlink, rmdir, rename away or rename over an
+ * entry (EPERM). chown/lchown that change the owner or group clear S_ISUID, and S_ISGID when
+ * the group may execute, on everything but directories; so does a truncate, or the first
+ * write through a descriptor, by someone else than root; chmod by someone else than root who is not in the
+ * file's group drops S_ISGID. */
+int benchfs_mknod(benchfs_t *fs, const char *path, mode_t mode, dev_t dev);
 int benchfs_statfs(benchfs_t *fs, benchfs_statfs_t *st);
 
 /* ---- directories ---- */

@@ -76,6 +76,13 @@ static int open_inode(benchfs_t *fs, const char *in, int flags, mode_t mode,
     const char *p = out;
     if (S_ISDIR(ino->mode) && acc != O_RDONLY)
         return bfs_fail(EISDIR, "open %s for writing", p);
+    if (bfs_mode_is_special(ino->mode)) {
+        int want = (acc == O_RDONLY ? R_OK : acc == O_WRONLY ? W_OK : R_OK | W_OK);
+        if (ns_permitted(fs, ino, want))
+            return bfs_fail(EACCES, "open %s", p);
+        return bfs_fail(ENXIO, "open %s: a FIFO, socket or device node, which BenchFS keeps as "
+                        "a name only (no pipe, socket or driver behind it)", p);
+    }
     if (!created) {
         int want = (acc == O_RDONLY ? R_OK : acc == O_WRONLY ? W_OK : R_OK | W_OK);
         if (ns_permitted(fs, ino, want))
@@ -314,6 +321,21 @@ static long split(const struct bfs_file *f, uint16_t op, const void *wbuf, void 
     return (long)n;
 }
 
+/* A write by someone else than root takes the set-id bits away (special.c), as on Linux;
+ * best effort: a file renamed or replaced meanwhile is left as it is. */
+static void drop_setid(benchfs_t *fs, struct bfs_file *f)
+{
+    struct bfs_inode now;
+    uint32_t mode = ns_setid_cleared(fs, &f->ino, 0);
+    if (mode != (f->ino.mode & 07777) && ns_lookup_link(fs, f->path, &now, NULL) == 0 &&
+        now.fileid == f->ino.fileid) {
+        mode = ns_setid_cleared(fs, &now, 0);
+        if (mode != (now.mode & 07777))
+            ns_setattr(fs, f->path, BFS_SETATTR_MODE, mode, 0, 0, 0, 0);
+    }
+    f->ino.mode = (f->ino.mode & S_IFMT) | mode;
+}
+
 static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, size_t len,
                          uint64_t off)
 {
@@ -325,6 +347,8 @@ static ssize_t do_pwrite(benchfs_t *fs, struct bfs_file *f, const void *buf, siz
         return bfs_fail(EFAULT, "write %s: NULL buffer", f->path);
     if (off > (uint64_t)INT64_MAX - len)
         return bfs_fail(EFBIG, "write %s: past the largest file size", f->path);
+    if ((f->ino.mode & (S_ISUID | S_ISGID)) && fs->uid != 0)
+        drop_setid(fs, f);
     if (f->ino.flags) { /* inline data: small_file.c */
         ssize_t r = small_pwrite(fs, f, buf, len, off);
         if (r != SMALL_CHUNKS)

@@ -245,6 +245,20 @@ int ns_fail_path(int err, const char *what, const char *path);
  * rename): out := its resolved parent + that name; the parent must be a directory the caller
  * may change (w+x). 0, or -1 with the error set. out "/" (no parent) is the caller's to judge. */
 int ns_parent_for_change(benchfs_t *fs, const char *in, char *out, const char *what);
+/* As ns_parent_for_change, and the parent's inode into *pi (unset when out is "/"): for the
+ * calls that remove or replace an entry (ns_sticky_permits). */
+int ns_parent_for_remove(benchfs_t *fs, const char *in, char *out, const char *what,
+                         struct bfs_inode *pi);
+
+/* special.c — the sticky-directory and set-id rules (Linux's) */
+/* May the caller remove or replace `entry` of directory `dir`? In a sticky directory only
+ * root, the directory's owner or the entry's owner may. 0, or -1 with EPERM set. */
+int ns_sticky_permits(benchfs_t *fs, const struct bfs_inode *dir, const struct bfs_inode *entry,
+                      const char *what, const char *path);
+/* The permission bits `ino` keeps after a change of owner (chown 1: whoever asks) or a write
+ * or truncate (chown 0: by someone else than root): set-user-ID and set-group-ID (the latter only with
+ * group execute) fall from everything but directories. */
+uint32_t ns_setid_cleared(benchfs_t *fs, const struct bfs_inode *ino, int chown);
 /* stat (follow) or lstat. */
 int ns_stat_path(benchfs_t *fs, const char *path, int follow, benchfs_stat_t *st);
 /* SETATTR of the fields in mask. */

@@ -71,12 +71,18 @@ int ns_fail_path(int err, const char *what, const char *path)
 int ns_parent_for_change(benchfs_t *fs, const char *in, char *out, const char *what)
 {
     struct bfs_inode pi;
-    int err = ns_resolve_parent(fs, in, out, &pi);
+    return ns_parent_for_remove(fs, in, out, what, &pi);
+}
+
+int ns_parent_for_remove(benchfs_t *fs, const char *in, char *out, const char *what,
+                         struct bfs_inode *pi)
+{
+    int err = ns_resolve_parent(fs, in, out, pi);
     if (err)
         return ns_fail_path(err, what, in);
     if (strcmp(out, "/") == 0)
         return 0; /* the caller says what "/" means to it */
-    if (ns_permitted(fs, &pi, W_OK | X_OK)) {
+    if (ns_permitted(fs, pi, W_OK | X_OK)) {
         char parent[BFS_PATH_MAX];
         bfs_path_split(out, parent);
         return bfs_fail(EACCES, "%s %s: no write permission on directory %s", what, out, parent);
@@ -194,6 +200,7 @@ static void fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st)
     st->atime_ns = ino->atime_ns;
     st->mtime_ns = ino->mtime_ns;
     st->ctime_ns = ino->ctime_ns;
+    st->rdev = bfs_inode_rdev(ino);
 }
 
 void ns_fill_stat(const struct bfs_inode *ino, benchfs_stat_t *st) { fill_stat(ino, st); }
@@ -251,17 +258,27 @@ int ns_remove_entry(benchfs_t *fs, const char *path, uint32_t kind, uint64_t fil
 BFS_API int benchfs_unlink(benchfs_t *fs, const char *path)
 {
     char p[BFS_PATH_MAX];
+    struct bfs_inode pi, old;
     ENTER(fs);
-    if (ns_parent_for_change(fs, path, p, "unlink"))
+    if (ns_parent_for_remove(fs, path, p, "unlink", &pi))
         LEAVE(fs, -1);
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EISDIR, "unlink /"));
-    struct bfs_inode old;
-    int err = ns_remove_entry(fs, p, BFS_REMOVE_FILE, 0, &old);
+    uint64_t fileid = 0;
+    if ((pi.mode & S_ISVTX) && fs->uid != 0 && fs->uid != pi.uid) {
+        /* A sticky directory: whose the entry is decides; the REMOVE takes that very file. */
+        int err = ns_lookup_link(fs, p, &old, NULL);
+        if (err)
+            LEAVE(fs, bfs_fail(-err, "unlink %s", p));
+        if (ns_sticky_permits(fs, &pi, &old, "unlink", p))
+            LEAVE(fs, -1);
+        fileid = old.fileid;
+    }
+    int err = ns_remove_entry(fs, p, BFS_REMOVE_FILE, fileid, &old);
     if (err)
         LEAVE(fs, bfs_fail(-err, "unlink %s", p));
-    if (S_ISLNK(old.mode) || (old.flags & BFS_INO_INLINE))
-        LEAVE(fs, 0); /* a link has no chunks, nor has an inline file (small_file.c) */
+    if (!S_ISREG(old.mode) || (old.flags & BFS_INO_INLINE))
+        LEAVE(fs, 0); /* a link or special file has no chunks, nor has an inline file */
     /* Chunks may sit past the published size (unflushed writers): the extent covers them. */
     err = ns_chunks_op(fs, BFS_OP_CHUNK_REMOVE, &old, 0);
     LEAVE(fs, err ? bfs_fail(-err, "unlink %s: freeing chunks", p) : 0);
@@ -270,8 +287,9 @@ BFS_API int benchfs_unlink(benchfs_t *fs, const char *path)
 BFS_API int benchfs_rmdir(benchfs_t *fs, const char *path)
 {
     char p[BFS_PATH_MAX];
+    struct bfs_inode pi;
     ENTER(fs);
-    if (ns_parent_for_change(fs, path, p, "rmdir"))
+    if (ns_parent_for_remove(fs, path, p, "rmdir", &pi))
         LEAVE(fs, -1);
     if (strcmp(p, "/") == 0)
         LEAVE(fs, bfs_fail(EBUSY, "rmdir /"));
@@ -281,6 +299,8 @@ BFS_API int benchfs_rmdir(benchfs_t *fs, const char *path)
         LEAVE(fs, bfs_fail(-err, "rmdir %s", p));
     if (!S_ISDIR(ino.mode))
         LEAVE(fs, bfs_fail(ENOTDIR, "rmdir %s", p));
+    if (ns_sticky_permits(fs, &pi, &ino, "rmdir", p))
+        LEAVE(fs, -1);
     err = dir_is_empty(fs, p);
     if (err < 0)
         LEAVE(fs, bfs_fail(-err, "rmdir %s: listing", p));
@@ -322,6 +342,11 @@ int ns_truncate_inode(benchfs_t *fs, const char *path, struct bfs_inode *ino, ui
         err = ns_chunks_op(fs, BFS_OP_CHUNK_TRUNCATE, ino, length);
     if (!err)
         file_truncated(fs, ino->fileid, length);
+    /* As a write: someone else than root takes the set-id bits away (special.c). */
+    uint32_t mode = ns_setid_cleared(fs, ino, 0);
+    if (!err && mode != (ino->mode & 07777) &&
+        ns_setattr(fs, path, BFS_SETATTR_MODE, mode, 0, 0, 0, 0) == 0)
+        ino->mode = (ino->mode & S_IFMT) | mode;
     return err;
 }
 
@@ -339,6 +364,8 @@ BFS_API int benchfs_truncate(benchfs_t *fs, const char *path, off_t length)
     struct bfs_inode ino = r.ino;
     if (S_ISDIR(ino.mode))
         LEAVE(fs, bfs_fail(EISDIR, "truncate %s", p));
+    if (!S_ISREG(ino.mode))
+        LEAVE(fs, bfs_fail(EINVAL, "truncate %s: not a regular file", p));
     if (ns_permitted(fs, &ino, W_OK))
         LEAVE(fs, bfs_fail(EACCES, "truncate %s", p));
     err = ns_truncate_inode(fs, p, &ino, (uint64_t)length);
@@ -393,7 +420,10 @@ BFS_API int benchfs_chmod(benchfs_t *fs, const char *path, mode_t mode)
         LEAVE(fs, bfs_fail(EPERM, "chmod /: the root is fixed"));
     if (fs->uid != 0 && fs->uid != ino.uid)
         LEAVE(fs, bfs_fail(EPERM, "chmod %s: not the owner", p));
-    err = ns_setattr(fs, p, BFS_SETATTR_MODE, (uint32_t)mode & 07777, 0, 0, 0, 0);
+    uint32_t bits = (uint32_t)mode & 07777;
+    if (fs->uid != 0 && !cred_in_group(fs, ino.gid))
+        bits &= ~(uint32_t)S_ISGID; /* as Linux: no set-group-ID for a group one is not in */
+    err = ns_setattr(fs, p, BFS_SETATTR_MODE, bits, 0, 0, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "chmod %s", p) : 0);
 }
 
@@ -424,7 +454,11 @@ static int chown_at(benchfs_t *fs, const char *path, uid_t uid, gid_t gid, int f
     }
     if (!mask)
         LEAVE(fs, 0);
-    err = ns_setattr(fs, p, mask, 0, (uint32_t)uid, (uint32_t)gid, 0, 0);
+    /* A new owner or group does not inherit set-id privileges (Linux: whoever changes it). */
+    uint32_t mode = ns_setid_cleared(fs, &ino, 1);
+    if (!S_ISLNK(ino.mode) && mode != (ino.mode & 07777))
+        mask |= BFS_SETATTR_MODE;
+    err = ns_setattr(fs, p, mask, mode, (uint32_t)uid, (uint32_t)gid, 0, 0);
     LEAVE(fs, err ? bfs_fail(-err, "chown %s", p) : 0);
 }
 

@@ -171,8 +171,9 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
     dircache_clear(fs); /* a directory may move or be replaced */
     /* Parents first: "/file" -> "/file/x" is ENOTDIR (a file is no prefix of anything). A link
      * in the last component is renamed itself, not what it points at. */
-    if (ns_parent_for_change(fs, oldpath, from, "rename") ||
-        ns_parent_for_change(fs, newpath, to, "rename to"))
+    struct bfs_inode from_dir, to_dir;
+    if (ns_parent_for_remove(fs, oldpath, from, "rename", &from_dir) ||
+        ns_parent_for_remove(fs, newpath, to, "rename to", &to_dir))
         LEAVE(fs, -1);
     if (strcmp(from, "/") == 0 || strcmp(to, "/") == 0)
         LEAVE(fs, bfs_fail(EBUSY, "rename %s -> %s: the root cannot move", from, to));
@@ -185,10 +186,14 @@ BFS_API int benchfs_rename(benchfs_t *fs, const char *oldpath, const char *newpa
         LEAVE(fs, bfs_fail(-err, "rename %s", from));
     if (strcmp(from, to) == 0)
         LEAVE(fs, 0);
+    if (ns_sticky_permits(fs, &from_dir, &src, "rename", from))
+        LEAVE(fs, -1);
     err = ns_lookup_link(fs, to, &dst, NULL); /* its parent is a directory: checked above */
     int exists = err == 0;
     if (err && err != -ENOENT)
         LEAVE(fs, bfs_fail(-err, "rename: %s", to));
+    if (exists && ns_sticky_permits(fs, &to_dir, &dst, "rename over", to))
+        LEAVE(fs, -1);
     if (exists) {
         if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode))
             LEAVE(fs, bfs_fail(ENOTDIR, "rename %s -> %s", from, to));

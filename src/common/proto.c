@@ -38,6 +38,7 @@ const char *bfs_op_name(int op)
         [BFS_OP_MOVE_BEGIN] = "move_begin",
         [BFS_OP_MOVE_END] = "move_end",
         [BFS_OP_SYNCFS] = "syncfs",
+        [BFS_OP_MKNOD] = "mknod",
     };
     if (op <= 0 || op >= BFS_OP__COUNT)
         return "invalid";
@@ -58,8 +59,16 @@ void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino)
     ino->flags = bfs_rb_u32(r);
 }
 
+int bfs_mode_is_special(uint32_t mode)
+{
+    uint32_t t = mode & S_IFMT;
+    return t == S_IFIFO || t == S_IFSOCK || t == S_IFCHR || t == S_IFBLK;
+}
+
 uint64_t bfs_inode_chunk_span(const struct bfs_inode *ino)
 {
+    if (bfs_mode_is_special(ino->mode))
+        return 0; /* its extent is a device number */
     if (ino->extent == BFS_EXTENT_UNKNOWN || !bfs_chunk_size_valid(ino->chunk_size))
         return UINT64_MAX;
     uint64_t n = ino->extent / ino->chunk_size + (ino->extent % ino->chunk_size != 0);
@@ -118,11 +127,15 @@ static int time_valid(int64_t t) { return t >= 0; }
 int bfs_inode_check(const struct bfs_inode *ino)
 {
     uint32_t type = ino->mode & S_IFMT;
-    if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+    if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK && !bfs_mode_is_special(type))
         return -EINVAL;
     if (ino->mode & ~(uint32_t)(S_IFMT | 07777))
         return -EINVAL;
-    if (type == S_IFLNK) {
+    if (bfs_mode_is_special(type)) {
+        /* No data at all; the extent holds the device number. */
+        if (ino->chunk_size != 0 || ino->size != 0 || ino->extent > BFS_RDEV_MAX)
+            return -EINVAL;
+    } else if (type == S_IFLNK) {
         /* A link holds no chunks; its size is its target's length. */
         if (ino->chunk_size != 0 || ino->size == 0 || ino->size > BFS_SYMLINK_MAX)
             return -EINVAL;

@@ -79,10 +79,16 @@
  *                                                             stored is durable: syncfs(2))
  *  MOVE_END        str path, u64 fileid, u64 mover            inode (EAGAIN: another mover
  *                                                             took the move over)
+ *  MKNOD           str path, u32 mode (S_IFIFO, S_IFSOCK,     inode (EEXIST if path exists)
+ *                  S_IFCHR or S_IFBLK | 07777), u32 uid,
+ *                  u32 gid, u64 rdev
  *
  * A symbolic link (S_IFLNK) is an inode whose size is the length of its target (1 to
  * BFS_SYMLINK_MAX bytes, no NUL, stored verbatim) and chunk size 0; the metadata server keeps
  * the target with the inode. Servers never follow links: clients resolve paths (DESIGN.md).
+ * A special file (FIFO, socket, character or block device) is an inode alone: size 0, chunk
+ * size 0, no data anywhere; its device number (st_rdev) is kept in the extent field, which
+ * means nothing for a file without chunks (bfs_inode_rdev).
  *
  * Connections need no introduction: a remote client connects to the server's UCX listener
  * (the server's endpoint, with peer-failure handling, is made from the connection request),
@@ -127,6 +133,7 @@ enum bfs_op {
     BFS_OP_MOVE_BEGIN,
     BFS_OP_MOVE_END,
     BFS_OP_SYNCFS, /* syncfs(2) of the whole server: io500's and mdtest's -Y */
+    BFS_OP_MKNOD, /* special files: FIFOs, sockets, device nodes (metadata only) */
     BFS_OP__COUNT
 };
 
@@ -195,7 +202,7 @@ void bfs_inode_get(struct bfs_rbuf *r, struct bfs_inode *ino);
 void bfs_inode_put_base(struct bfs_wbuf *w, const struct bfs_inode *ino);
 void bfs_inode_get_base(struct bfs_rbuf *r, struct bfs_inode *ino);
 /* Chunks 0..n-1 of a file may exist: n = max(1, ceil(extent / chunk_size)), UINT64_MAX when
- * the extent is unknown. chunk_size must be valid. */
+ * the extent is unknown; 0 for a special file. chunk_size must be valid otherwise. */
 uint64_t bfs_inode_chunk_span(const struct bfs_inode *ino);
 
 /* Limits of what may be stored or asked for. Every value a request would store is checked
@@ -207,6 +214,16 @@ uint64_t bfs_inode_chunk_span(const struct bfs_inode *ino);
 #define BFS_FILE_SIZE_MAX ((uint64_t)INT64_MAX) /* the largest off_t */
 #define BFS_NLINK_MAX 65535u
 #define BFS_SYMLINK_MAX 4095u /* bytes of a symbolic link's target */
+
+/* FIFOs, sockets and device nodes: S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK. */
+int bfs_mode_is_special(uint32_t mode);
+/* A special file's device number (st_rdev) is stored in its extent; 0 for anything else. */
+static inline uint64_t bfs_inode_rdev(const struct bfs_inode *ino)
+{
+    return bfs_mode_is_special(ino->mode) ? ino->extent : 0;
+}
+/* The largest device number: Linux's (a 12-bit major, a 20-bit minor) fit 32 bits. */
+#define BFS_RDEV_MAX UINT32_MAX
 
 int bfs_chunk_size_valid(uint64_t chunk_size);
 /* [off, off+len) of chunk `index`: inside the chunk, and inside the largest file. 0 or -EINVAL */

@@ -32,6 +32,9 @@ int bfuse_probe(void);
  * thread), with the identity of the process that made the current request set for the
  * thread. NULL with *err = -errno when no context can be had or the identity not set. */
 benchfs_t *bfuse_begin(int *err);
+/* Act as root for what the kernel asks on its own behalf (after bfuse_begin), until the next
+ * request. 0 or -errno. */
+int bfuse_act_as_kernel(void);
 /* Terminate every context (at unmount). */
 void bfuse_contexts_term(void);
 /* A library errno as the mount reports it: the transport's failures (EHOSTDOWN,

@@ -199,6 +199,14 @@ benchfs_t *bfuse_begin(int *err)
     return self->fs;
 }
 
+int bfuse_act_as_kernel(void)
+{
+    benchfs_cred_t root = {.uid = 0, .gid = 0, .ngroups = 0, .groups = NULL};
+    if (self)
+        self->have_cred = 0; /* the next request sets its requester's identity again */
+    return benchfs_set_thread_cred(&root) == 0 ? 0 : -bfuse_errno(errno);
+}
+
 void bfuse_contexts_term(void)
 {
     pthread_mutex_lock(&pool_lock);
@@ -225,4 +233,5 @@ void bfuse_fill_stat(const benchfs_stat_t *b, struct stat *st)
     st->st_mtim.tv_nsec = b->mtime_ns % 1000000000;
     st->st_ctim.tv_sec = b->ctime_ns / 1000000000;
     st->st_ctim.tv_nsec = b->ctime_ns % 1000000000;
+    st->st_rdev = (dev_t)b->rdev;
 }

@@ -47,6 +47,7 @@ void pl_to_stat(const benchfs_stat_t *b, struct stat *st)
     st->st_mtim.tv_nsec = b->mtime_ns % 1000000000;
     st->st_ctim.tv_sec = b->ctime_ns / 1000000000;
     st->st_ctim.tv_nsec = b->ctime_ns % 1000000000;
+    st->st_rdev = (dev_t)b->rdev;
 }
 
 /* BenchFS attributes of a path (nofollow: of a link itself) or a descriptor of ours. */
@@ -184,6 +185,8 @@ static void to_statx(const struct stat *st, struct statx *x)
     x->stx_ctime.tv_nsec = (uint32_t)st->st_ctim.tv_nsec;
     x->stx_dev_major = major(st->st_dev);
     x->stx_dev_minor = minor(st->st_dev);
+    x->stx_rdev_major = major(st->st_rdev);
+    x->stx_rdev_minor = minor(st->st_rdev);
 }
 
 PL_API int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *x)
@@ -282,6 +285,12 @@ PL_API int chmod(const char *path, mode_t mode)
     struct pl_path pp;
     PL_PATH(path, &pp, REAL(chmod)(path, mode));
     return bfs_chmod(pp.bfs, mode, 0);
+}
+PL_API int lchmod(const char *path, mode_t mode) /* glibc calls its own fchmodat from it */
+{
+    struct pl_path pp;
+    PL_PATH(path, &pp, REAL(lchmod)(path, mode));
+    return bfs_chmod(pp.bfs, mode, 1);
 }
 PL_API int fchmod(int fd, mode_t mode)
 {

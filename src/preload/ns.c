@@ -213,41 +213,43 @@ PL_API ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t s
     return readlinkat(dirfd, path, buf, size);
 }
 
-/* ---- special files: BenchFS holds files, directories and links only ---- */
+/* ---- special files: names with attributes (no pipe, socket or driver behind them: an open
+ * of one is ENXIO, as benchfs_open's) ---- */
 
-static int bfs_mknod(const char *bfs, mode_t mode)
+static int bfs_mknod(const char *bfs, mode_t mode, dev_t dev)
 {
     benchfs_t *fs = fs_or_fail();
     if (!fs)
         return -1;
-    if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != 0)
-        return pl_err(EPERM);
-    int fd = benchfs_open(fs, bfs, O_CREAT | O_EXCL | O_WRONLY, mode & ~pl_umask() & 07777);
+    mode_t type = mode & S_IFMT, bits = mode & ~pl_umask() & 07777;
+    if (type != S_IFREG && type != 0)
+        return benchfs_mknod(fs, bfs, type | bits, dev);
+    int fd = benchfs_open(fs, bfs, O_CREAT | O_EXCL | O_WRONLY, bits);
     return fd < 0 ? -1 : benchfs_close(fs, fd);
 }
 PL_API int mknod(const char *path, mode_t mode, dev_t dev)
 {
     struct pl_path pp;
     PL_PATH(path, &pp, REAL(mknod)(path, mode, dev));
-    return bfs_mknod(pp.bfs, mode);
+    return bfs_mknod(pp.bfs, mode, dev);
 }
 PL_API int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
     struct pl_path pp;
     PL_PATH_AT(dirfd, path, &pp, REAL(mknodat)(dirfd, path, mode, dev));
-    return bfs_mknod(pp.bfs, mode);
+    return bfs_mknod(pp.bfs, mode, dev);
 }
 PL_API int mkfifo(const char *path, mode_t mode)
 {
     struct pl_path pp;
     PL_PATH(path, &pp, REAL(mkfifo)(path, mode));
-    return pl_err(EPERM);
+    return bfs_mknod(pp.bfs, S_IFIFO | (mode & 07777), 0);
 }
 PL_API int mkfifoat(int dirfd, const char *path, mode_t mode)
 {
     struct pl_path pp;
     PL_PATH_AT(dirfd, path, &pp, REAL(mkfifoat)(dirfd, path, mode));
-    return pl_err(EPERM);
+    return bfs_mknod(pp.bfs, S_IFIFO | (mode & 07777), 0);
 }
 
 /* ---- extended attributes: not supported on BenchFS ---- */

@@ -135,6 +135,36 @@ static void op_symlink(struct srv_req *req, struct bfs_rbuf *r)
     reply_inode(req, err, &out, 0, 0);
 }
 
+/* MKNOD: a FIFO, socket or device node, owned by uid/gid: an inode alone, no data. */
+static void op_mknod(struct srv_req *req, struct bfs_rbuf *r)
+{
+    struct server *s = req->srv;
+    char path[BFS_PATH_MAX];
+    int err = handler_get_path(r, path);
+    struct bfs_inode ino = {0}, out = {0};
+    uint32_t mode = bfs_rb_u32(r);
+    ino.uid = bfs_rb_u32(r);
+    ino.gid = bfs_rb_u32(r);
+    ino.extent = bfs_rb_u64(r); /* the device number (proto.h) */
+    if (!err && !bfs_rb_done(r))
+        err = -EPROTO;
+    if (!err && strcmp(path, "/") == 0)
+        err = -EEXIST;
+    if (!err && (!bfs_mode_is_special(mode) || ino.extent > BFS_RDEV_MAX))
+        err = -EINVAL;
+    if (!err)
+        err = bfs_create_check(0, mode & 07777, ino.uid, ino.gid, 0, 0);
+    int created = 0;
+    if (!err) {
+        ino.fileid = server_new_fileid(s);
+        ino.mode = mode;
+        ino.nlink = 1;
+        ino.atime_ns = ino.mtime_ns = ino.ctime_ns = now();
+        err = meta_create(s->meta, path, &ino, NULL, 1, &out, &created);
+    }
+    reply_inode(req, err, &out, 0, 0);
+}
+
 /* A link's target travels as the reply payload, so following a link costs no second call. */
 static void op_lookup(struct srv_req *req, struct bfs_rbuf *r)
 {
@@ -436,6 +466,7 @@ void handle_request(struct srv_req *req)
     case BFS_OP_MOVE_BEGIN: op_move(req, &r, 1); break;
     case BFS_OP_MOVE_END: op_move(req, &r, 0); break;
     case BFS_OP_SYNCFS: op_syncfs(req, &r); break;
+    case BFS_OP_MKNOD: op_mknod(req, &r); break;
     default: handler_reply_empty(req, -EBADMSG); break;
     }
 }

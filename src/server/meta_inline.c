@@ -129,8 +129,9 @@ static int get_file(struct meta_store *m, struct wtxn *t, uint64_t fileid,
     int err = txn_get(m, t, ino, NULL);
     if (!err && S_ISDIR(ino->mode))
         err = -EISDIR;
-    if (!err && S_ISLNK(ino->mode))
-        err = -EINVAL; /* a link has no data: clients write what it points at */
+    if (!err && !S_ISREG(ino->mode))
+        err = -EINVAL; /* a link has no data (clients write what it points at), nor has a
+                          special file */
     if (!err && ino->fileid != fileid)
         err = -ESTALE;
     return err;

@@ -278,8 +278,9 @@ int meta_set_size(struct meta_store *m, const char *path, uint64_t fileid, uint6
     err = txn_get(m, &t, out, NULL);
     if (!err && S_ISDIR(out->mode) && how != BFS_SIZE_QUERY)
         err = -EISDIR;
-    if (!err && S_ISLNK(out->mode))
-        err = -EINVAL; /* a link has no data: clients size what it points at */
+    if (!err && !S_ISREG(out->mode) && !S_ISDIR(out->mode))
+        err = -EINVAL; /* a link has no data (clients size what it points at), nor has a
+                          special file (its extent is a device number) */
     if (!err && fileid && out->fileid != fileid)
         err = -ESTALE;
     if (!err && how == BFS_SIZE_QUERY) {

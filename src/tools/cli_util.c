@@ -229,7 +229,14 @@ const char *cli_human(uint64_t bytes, char *buf, size_t cap)
 
 void cli_mode_string(uint32_t mode, char out[11])
 {
-    out[0] = S_ISDIR(mode) ? 'd' : S_ISREG(mode) ? '-' : '?';
+    out[0] = S_ISDIR(mode)    ? 'd'
+             : S_ISREG(mode)  ? '-'
+             : S_ISLNK(mode)  ? 'l'
+             : S_ISFIFO(mode) ? 'p'
+             : S_ISSOCK(mode) ? 's'
+             : S_ISCHR(mode)  ? 'c'
+             : S_ISBLK(mode)  ? 'b'
+                              : '?';
     const char *rwx = "rwxrwxrwx";
     for (int i = 0; i < 9; i++)
         out[1 + i] = (mode & (0400u >> i)) ? rwx[i] : '-';

@@ -5,9 +5,10 @@
 # python3 on a tree with nested and empty directories, empty files, files of many chunks
 # (BENCHFS_CHUNK_SIZE=64 KiB), symbolic links and odd names, all round trips byte-identical;
 # close-to-open against a second client (the `benchfs` tool, libbenchfs through ctypes); root
-# and `nobody` each getting the permission results of their own identity; a stopped and a
-# killed server giving an error at the RPC deadline, not a hang; `fusermount3 -u` leaving no
-# daemon. Every wait is bounded; the mount is taken down on any exit. Exit 77 (ctest SKIP)
+# and `nobody` each getting the permission results of their own identity; a FIFO round trip, a
+# unix socket and a device node in the mount, a sticky directory and set-id bits a write
+# clears; a stopped and a killed server giving an error at the RPC deadline, not a hang;
+# `fusermount3 -u` leaving no daemon. Every wait is bounded; the mount is taken down on any exit. Exit 77 (ctest SKIP)
 # only when /dev/fuse or fusermount3 is missing or mounting is not permitted here.
 source "$(dirname "$0")/../tools/test_cli_common.sh"
 FUSE=$1 CLIBIN=$2 BFSD=$3 LIB=$4 SANRT=${5:-} # SANRT: an ASan build's runtime
@@ -257,6 +258,37 @@ same "$("${NOBODY[@]}" cat "$M/users/root-only")" "secret"
 printf 'L.benchfs_chmod(fs, b"/users/root-only", 0o600) == 0 or sys.exit("chmod")\n' | lib
 bad 1 "Permission denied" "${NOBODY[@]}" cat "$M/users/root-only"
 ok rm -r "$M/users"
+
+# ---- special files, a sticky directory, set-id bits cleared by a write (as pjdfstest) ----
+ok mkdir -m 0777 "$M/sp"
+ok mkfifo "$M/sp/p"
+same "$(stat -c %F "$M/sp/p")" "fifo"
+run timeout 20 sh -c "echo hi >'$M/sp/p' & cat '$M/sp/p'; wait" # the kernel makes the pipe
+same "$OUT" "hi"
+run timeout 20 python3 - "$M/sp/s" <<'PY'
+import socket, sys
+srv = socket.socket(socket.AF_UNIX); srv.bind(sys.argv[1]); srv.listen(1)
+cli = socket.socket(socket.AF_UNIX); cli.connect(sys.argv[1])
+conn, _ = srv.accept(); cli.sendall(b"ping"); assert conn.recv(4) == b"ping"
+PY
+[ "$RC" -eq 0 ] || fail "a unix socket bound in the mount: $ERR"
+same "$(stat -c %F "$M/sp/s")" "socket"
+ok mknod "$M/sp/c" c 1 3
+same "$(stat -c '%F %t %T' "$M/sp/c")" "character special file 1 3"
+bad 1 "Operation not permitted" "${NOBODY[@]}" mknod "$M/sp/c2" c 1 3
+ok mv "$M/sp/p" "$M/sp/p2"
+same "$(stat -c %F "$M/sp/p2")" "fifo"
+printf 'L.benchfs_open(fs, b"/sp/p2", 0, 0) == -1 and ctypes.get_errno() == 6 or sys.exit("open")\n' | lib
+[ "$?" -eq 0 ] || fail "the library's open of a FIFO is not ENXIO"
+ok chmod 1777 "$M/sp"
+printf 'x' >"$M/sp/rootfile"
+ok chmod 0666 "$M/sp/rootfile"
+bad 1 "Operation not permitted" "${NOBODY[@]}" rm -f "$M/sp/rootfile"
+ok chmod 06777 "$M/sp/rootfile"
+ok "${NOBODY[@]}" sh -c "printf y >>'$M/sp/rootfile'"
+same "$(stat -c %a "$M/sp/rootfile")" "777"
+ok rm -r "$M/sp"
+[ -e "$M/sp" ] && fail "rm -r of special files left $M/sp"
 
 # ---- unmount: fusermount3 -u ends the daemon ----
 ok fusermount3 -u "$M"

@@ -3,7 +3,8 @@
 # libbenchfs-preload.so driven by real programs on a live 2-server cluster: cp -r / cp -a,
 # tar c | tar x, rsync -a, find, sha256sum, diff -r, ls -l, sed, sort, mv, rm -r and
 # python3 (os, shutil, open) copy a tree (nested and empty directories, empty files, files of
-# many 64 KiB chunks, symbolic links, odd names) into /benchfs and back out byte-identical.
+# many 64 KiB chunks, symbolic links, odd names) into /benchfs and back out byte-identical;
+# mkfifo and mknod make special files there.
 # The same commands on a local tree give the same output with and without the library (and
 # never start a BenchFS client). Bad input: paths that climb out of the prefix with "..",
 # closed descriptors reused, descriptor numbers shared with the kernel's, fork in the middle of
@@ -119,6 +120,18 @@ os.chdir('/')
 shutil.copytree(dst, back, symlinks=True)
 EOF
 same "$(tree_sig "$W/py.back")" "$want"
+
+# ---- special files: made by mkfifo and mknod, seen by stat, no data (ENXIO), removed ----
+ok "${L[@]}" mkfifo -m 0640 "$M/fifo"
+ok "${L[@]}" stat -c '%F %a' "$M/fifo"
+same "$OUT" "fifo 640"
+ok "${L[@]}" "$PY" -c 'import os, stat, sys
+os.mknod(sys.argv[1], 0o600 | stat.S_IFSOCK)
+print(stat.S_ISSOCK(os.lstat(sys.argv[1]).st_mode))' "$M/sock"
+same "$OUT" "True"
+bad 1 "No such device or address" "${L[@]}" cat "$M/fifo"
+ok "${L[@]}" rm "$M/fifo" "$M/sock"
+bad 1 "No such file" "${L[@]}" stat "$M/fifo"
 
 # ---- paths that are not BenchFS's: untouched, and no client is started for them ----
 for cmd in "ls -lR --time-style=+%s ." "find . -printf '%p %y %m %s %i\n'" \

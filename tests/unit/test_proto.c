@@ -80,6 +80,7 @@ static void inodes(void)
         ino.size = bad_sizes[i];
         CHECK_MSG(bfs_inode_check(&ino) == -EINVAL, "size %llu", (unsigned long long)bad_sizes[i]);
     }
+    /* Special files with a file's chunk size and size: bad (below: what they may be). */
     static const uint32_t bad_modes[] = {0, 0644, S_IFCHR | 0600, S_IFIFO | 0600,
                                          S_IFSOCK | 0600, S_IFBLK | 0600, S_IFREG | 010000,
                                          UINT32_MAX, S_IFREG | 0x10000 | 0644};
@@ -123,6 +124,31 @@ static void inodes(void)
     lnk.size = 7;
     lnk.chunk_size = 4096; /* a link holds no chunks */
     CHECK_EQ_INT(bfs_inode_check(&lnk), -EINVAL);
+
+    /* Special files: no size, no chunk size, no flags; the extent is the device number. */
+    static const uint32_t special[] = {S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++) {
+        struct bfs_inode sp = good_file();
+        sp.mode = special[i] | 0640;
+        sp.chunk_size = 0;
+        sp.size = 0;
+        sp.extent = BFS_RDEV_MAX;
+        CHECK_MSG(bfs_inode_check(&sp) == 0, "special %#o", special[i]);
+        CHECK_MSG(bfs_inode_chunk_span(&sp) == 0, "special %#o has chunks", special[i]);
+        CHECK(bfs_inode_rdev(&sp) == BFS_RDEV_MAX);
+        sp.extent = (uint64_t)BFS_RDEV_MAX + 1;
+        CHECK_MSG(bfs_inode_check(&sp) == -EINVAL, "special %#o rdev past 32 bits", special[i]);
+        sp.extent = 0;
+        sp.size = 1;
+        CHECK_MSG(bfs_inode_check(&sp) == -EINVAL, "special %#o with a size", special[i]);
+        sp.size = 0;
+        sp.chunk_size = 4096;
+        CHECK_MSG(bfs_inode_check(&sp) == -EINVAL, "special %#o with chunks", special[i]);
+        sp.chunk_size = 0;
+        sp.flags = BFS_INO_INLINE;
+        CHECK_MSG(bfs_inode_check(&sp) == -EINVAL, "special %#o inline", special[i]);
+    }
+    CHECK(bfs_inode_rdev(&lnk) == 0);
 
     /* What the client reads back goes through the same check after the codec. */
     uint8_t buf[BFS_INODE_WIRE_LEN];
