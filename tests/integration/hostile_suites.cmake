@@ -5,6 +5,10 @@
 add_library(bfs_raw_peer STATIC raw_peer.c)
 target_link_libraries(bfs_raw_peer PUBLIC bfs_cluster bfs_common)
 bfs_integration(test_hostile 1 2)
+# One file per attack family, over hostile_common.c (tracking, frames, sending).
+target_sources(test_hostile PRIVATE hostile_common.c hostile_targeted.c hostile_random.c
+                                    hostile_local.c hostile_dying.c)
+target_link_libraries(test_hostile PRIVATE bfs_raw_peer)
 # Peers that die with rendezvous transfers / chunk I/O in flight (the servers must survive).
 add_test(NAME test_hostile_dying_2srv COMMAND test_hostile 2 dying)
 set_tests_properties(test_hostile_1srv test_hostile_2srv test_hostile_dying_2srv
