@@ -150,12 +150,7 @@ static void put_range(struct gframe *g, uint32_t cs, int with_len, uint64_t *len
 
 void build(struct gframe *g, struct rp_peer *p, int op)
 {
-    memset(&g->f, 0, sizeof g->f);
-    g->f.magic = BFS_MAGIC;
-    g->f.version = BFS_WIRE_VERSION;
-    g->f.opcode = (uint16_t)op;
-    g->f.reqid = g_next_reqid++;
-    memcpy(g->f.key, p->key, BFS_KEY_LEN);
+    rp_header(p, &g->f, op, g_next_reqid++);
     g->alen = 0;
     g->nf = 0;
     g->dlen = 0;

@@ -134,12 +134,7 @@ int verify(uint64_t first_reqid, const char *phase)
 
 uint64_t frame_init(struct frame *fr, struct rp_peer *r, int op)
 {
-    memset(&fr->f, 0, sizeof fr->f);
-    fr->f.magic = BFS_MAGIC;
-    fr->f.version = BFS_WIRE_VERSION;
-    fr->f.opcode = (uint16_t)op;
-    fr->f.reqid = g_next_reqid++;
-    memcpy(fr->f.key, r->key, BFS_KEY_LEN);
+    rp_header(r, &fr->f, op, g_next_reqid++);
     fr->args_len = 0;
     if (fr->f.reqid >= MAX_REQ) {
         fprintf(stderr, "hostile: too many tracked requests\n");

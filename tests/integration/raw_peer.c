@@ -182,6 +182,16 @@ int rp_send(struct rp_peer *p, int s, const void *hdr, size_t hlen, const void *
     return rc;
 }
 
+void rp_header(const struct rp_peer *p, struct bfs_frame *f, int op, uint64_t reqid)
+{
+    memset(f, 0, sizeof *f);
+    f->magic = BFS_MAGIC;
+    f->version = BFS_WIRE_VERSION;
+    f->opcode = (uint16_t)op;
+    f->reqid = reqid;
+    memcpy(f->key, p->key, BFS_KEY_LEN);
+}
+
 /* ---- admission ---- */
 
 int rp_payload_refused(const struct bfs_frame *f, size_t dlen)

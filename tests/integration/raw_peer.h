@@ -49,6 +49,9 @@ struct rp_peer {
     uint64_t exp_key[CLUSTER_MAX];    /* rejected_key */
 };
 
+/* A valid header for op from this peer: magic, version, the cluster key; lengths 0. */
+void rp_header(const struct rp_peer *p, struct bfs_frame *f, int op, uint64_t reqid);
+
 /* Set up the worker, read the cluster key and every server's addresses; ucx: also connect
  * to every server's listener. Returns 0, or -1 after saying why on stderr. */
 int rp_open(struct rp_peer *p, const struct cluster *c, int ucx, const char *name,
