@@ -43,12 +43,14 @@ int child_main(const char *registry, int n, uint64_t file_id, uint32_t file_chun
         for (int s = 0; s < n; s++) {
             lp_open(&r, s, &p[s]);
             for (int i = 0; i < 8; i++) {
-                chunk_read_frame(&fr, &r, file_id, (uint64_t)i % 4, 0, file_chunk, file_chunk); /* big replies to nobody */
+                /* big replies to nobody */
+                chunk_read_frame(&fr, &r, file_id, (uint64_t)i % 4, 0, file_chunk, file_chunk);
                 size_t hlen = frame_encode(&fr, g_hdr, 0, 1);
                 if (rp_conn_write(&p[s], g_hdr, hlen) != 0)
                     _exit(3);
             }
-            chunk_write_frame(&fr, &r, 0xdead1000u + (uint64_t)s, 0, 0, (uint32_t)big); /* a file nobody has */
+            /* a file nobody has */
+            chunk_write_frame(&fr, &r, 0xdead1000u + (uint64_t)s, 0, 0, (uint32_t)big);
             size_t hlen = frame_encode(&fr, g_hdr, big, 1);
             if (variant == 1) {
                 if (rp_conn_write(&p[s], g_hdr, hlen - 7) != 0) /* cut inside the arguments */
@@ -89,10 +91,12 @@ int child_main(const char *registry, int n, uint64_t file_id, uint32_t file_chun
     drain(&r, 1, 5000);
     for (int s = 0; s < n; s++) {
         for (int i = 0; i < 8; i++) {
-            chunk_write_frame(&fr, &r, 0xdead0000u + (uint64_t)i, 0, 0, 1u << 20); /* a file nobody has */
+            /* a file nobody has */
+            chunk_write_frame(&fr, &r, 0xdead0000u + (uint64_t)i, 0, 0, 1u << 20);
             send_frame(&r, s, &fr, g_mib, sizeof g_mib, 0, 1, UCP_AM_SEND_FLAG_RNDV, EXP_ANY, 0,
                        "dying peer: chunk_write");
-            chunk_read_frame(&fr, &r, file_id, (uint64_t)i % 4, 0, file_chunk, file_chunk); /* a big reply to nobody */
+            /* a big reply to nobody */
+            chunk_read_frame(&fr, &r, file_id, (uint64_t)i % 4, 0, file_chunk, file_chunk);
             send_frame(&r, s, &fr, NULL, 0, 0, 1, 0, EXP_ANY, 0, "dying peer: chunk_read");
         }
     }

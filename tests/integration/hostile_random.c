@@ -90,7 +90,8 @@ void barrage(struct rp_peer *r, int s, int n_garbage, int n_semi, int n_fuzz)
     }
     /* Well-formed header with the right key, random op and random arguments. */
     for (int i = 0; i < n_fuzz; i++) {
-        int op = rp_rnd() % 10 == 0 ? (int)rp_rnd_below(0x10000) : 1 + (int)rp_rnd_below(BFS_OP__COUNT - 1);
+        int op = rp_rnd() % 10 == 0 ? (int)rp_rnd_below(0x10000)
+                                    : 1 + (int)rp_rnd_below(BFS_OP__COUNT - 1);
         /* Keep the data-producing ops out (LOOKUP is harmless when right). HELLO stays: it is
          * a no-op now (EPROTO with any argument or payload). */
         if (op == BFS_OP_PING || op == BFS_OP_STATFS || op == BFS_OP_STATS)
@@ -179,7 +180,6 @@ void mutate(struct rp_peer *r, int s, int count, uint64_t file_id, uint32_t file
         send_frame(r, s, &fr, NULL, 0, 0, 1, 0, EXP_ANY, 0, "mutated read-only request");
     }
 }
-
 
 /* Tens of thousands of wrong-key frames (local socket) and malformed ones (UCX): all counted,
  * all answered where an answer is due, and the log stays small. */

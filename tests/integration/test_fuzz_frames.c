@@ -38,7 +38,11 @@
  * Long run (minutes), e.g. under the ASan build:
  *   BENCHFS_FUZZ_SEED=random build-asan/tests/integration/test_fuzz_frames 2 --long
  *   BENCHFS_FUZZ_SEED=0x1234 BENCHFS_FUZZ_FRAMES=500000 build/tests/integration/test_fuzz_frames 2
- * Only one transport: add "ucx" or "local" after the server count. */
+ * Only one transport: add "ucx" or "local" after the server count.
+ *
+ * This file tracks the frames and mirrors the server's framing and admission rules; frames
+ * are built and mutated in fuzz_build.c, the normal client and the file snapshot are
+ * fuzz_client.c, and the UCX / local-socket peer is raw_peer.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -170,7 +174,6 @@ static void settle(uint64_t first, uint64_t last, const char *phase)
         t->expect = X_FREE;
     }
 }
-
 
 /* ---- what the server does with a frame (mirrors loop.c, conns.c, local_sock.c and the
  * checks at the top of handle_request) ---- */
@@ -613,7 +616,8 @@ int main(int argc, char **argv)
     CHECK(log != NULL);
     if (log) {
         int bad = rp_count(log, "ERROR: AddressSanitizer") + rp_count(log, "runtime error") +
-                  rp_count(log, "Caught signal") + rp_count(log, "Assertion") + rp_count(log, " ERROR: ");
+                  rp_count(log, "Caught signal") + rp_count(log, "Assertion") +
+                  rp_count(log, " ERROR: ");
         if (bad || test_failures) {
             int shown = 0;
             for (char *line = strtok(log, "\n"); line && shown < 80; line = strtok(NULL, "\n"))
