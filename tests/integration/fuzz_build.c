@@ -299,7 +299,16 @@ void build(struct gframe *g, struct rp_peer *p, int op)
         put(g, pick_fileid(), 8, F_FILEID);
         put(g, chance(10) ? 0 : rp_rnd_below(3) + 1, 8, F_NUM); /* mover */
         break;
-    default: break; /* PING, STATFS, STATS, HELLO, CHUNK_DIR: no arguments */
+    case BFS_OP_MKNOD: {
+        static const uint32_t types[] = {S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK};
+        put_path(g, 0);
+        put(g, types[rp_rnd_below(4)] | 0644, 4, F_MODE);
+        put(g, g_uid, 4, F_NUM);
+        put(g, g_gid, 4, F_NUM);
+        put(g, chance(50) ? 0 : rp_rnd_below(1u << 20), 8, F_NUM); /* device number */
+        break;
+    }
+    default: break; /* PING, STATFS, STATS, HELLO, CHUNK_DIR, SYNCFS: no arguments */
     }
 }
 

@@ -39,6 +39,7 @@ static size_t op_fixed_args(int op)
     case BFS_OP_INLINE_WRITE: return 2 + 24;
     case BFS_OP_MOVE_BEGIN: return 2 + 16;
     case BFS_OP_MOVE_END: return 2 + 16;
+    case BFS_OP_MKNOD: return 2 + 20;
     default: return 0;
     }
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_fuzz_frames.c — a seeded, structure-aware frame fuzzer against real servers.
  *
- * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_MOVE_END,
+ * Every request is first built valid, op by op (all of BFS_OP_PING .. BFS_OP_MKNOD,
  * HELLO included), from fields that make sense for a small namespace the test sets up (/fz):
  * paths, modes, ids, file ids of real files, chunk indexes, offsets and lengths inside the
  * chunk, chunk sizes, payloads. Most frames are then mutated, 1 to 3 times: the opcode
