@@ -239,6 +239,7 @@ void file_truncated(benchfs_t *fs, uint64_t fileid, uint64_t length)
         if (f && f->ino.fileid == fileid) {
             f->ino.size = length;
             f->dirty = 0;
+            memset(f->rw, 0, sizeof f->rw); /* what was allocated past length is gone */
             small_stale(f); /* an inline file's data: asked again */
         }
     }

@@ -98,6 +98,15 @@ struct chunk_piece {
     uint64_t index, offset;
 };
 
+/* Space a same-host server has allocated in one chunk file for this descriptor's direct
+ * writes, ahead of them (local_write.c). */
+struct reserved_window {
+    uint64_t index;  /* chunk */
+    uint64_t lo, hi; /* [lo, hi) allocated; hi == 0: empty */
+    uint64_t total;  /* bytes reserved in this chunk so far: the next window's size */
+};
+#define RESERVED_WINDOWS 4
+
 struct bfs_file {
     char path[BFS_PATH_MAX];
     struct bfs_inode ino; /* ino.size: the largest size this descriptor knows of */
@@ -110,6 +119,8 @@ struct bfs_file {
     uint64_t ra_next; /* direct reads: the next chunk not yet read ahead */
     int ra_cold;      /* a direct read had to wait for the device: read ahead from now on */
     struct small_view *small; /* an inline file's data as this descriptor knows it */
+    struct reserved_window rw[RESERVED_WINDOWS]; /* next_rw: next to reuse */
+    unsigned next_rw;
 };
 
 struct benchfs {

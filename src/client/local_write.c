@@ -21,6 +21,16 @@
  * concurrent truncate, an I/O error) is sent as a normal CHUNK_WRITE, so the server's answer
  * is the final word. $BENCHFS_LOCAL_WRITES=0 turns this off.
  *
+ * Reserving ahead: a descriptor whose writes come back to a chunk reserves more than the write
+ * (as much as it has reserved in that chunk so far, at most RESERVE_AHEAD_MAX, never past the
+ * chunk's end), and writes that fall inside what it holds need no CHUNK_RESERVE at all. Small
+ * and strided writes (io500's ior-hard: 47008 bytes, interleaved) then cost a round trip per
+ * megabyte instead of one per write; the first write into a chunk reserves exactly what it
+ * writes, so a small file allocates no more than its bytes, and what is allocated ahead is at
+ * most the bytes already reserved in that chunk. Fallocate mode 0 leaves bytes already
+ * written (by anyone) as they are. A window that cannot be had (ENOSPC near the capacity)
+ * falls back to the write's own range; a truncate through this context forgets the windows.
+ *
  * Write-behind, as the server does for its own writes: sync_file_range(SYNC_FILE_RANGE_WRITE)
  * starts writeback of each piece at once, so a closing fsync finds little left to write
  * (measured here, 256 MiB + fsync: 1.5 GiB/s with it, 0.8-1.2 without; a job that never
@@ -32,6 +42,49 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+#define RESERVE_AHEAD_MAX (1u << 20)
+
+/* The window of f in chunk index, or NULL. */
+static struct reserved_window *window_of(struct bfs_file *f, uint64_t index)
+{
+    for (unsigned i = 0; i < RESERVED_WINDOWS; i++)
+        if (f->rw[i].hi && f->rw[i].index == index)
+            return &f->rw[i];
+    return NULL;
+}
+
+/* Does f hold [off, off+len) of chunk index already? */
+static int held(struct bfs_file *f, uint64_t index, uint64_t off, size_t len)
+{
+    struct reserved_window *w = window_of(f, index);
+    return w && off >= w->lo && off + len <= w->hi;
+}
+
+/* How much to reserve for a write of len at off in chunk index: the write, or ahead of it. */
+static uint64_t ahead_len(const struct bfs_file *f, struct reserved_window *w, uint64_t off,
+                          size_t len)
+{
+    if (!w || !w->total)
+        return len; /* the first write into this chunk: exactly what it writes */
+    uint64_t want = w->total < RESERVE_AHEAD_MAX ? w->total : RESERVE_AHEAD_MAX;
+    if (want < len)
+        want = len;
+    uint64_t room = f->ino.chunk_size > off ? f->ino.chunk_size - off : len;
+    return want < room ? want : (room > len ? room : len);
+}
+
+static void remember(struct bfs_file *f, uint64_t index, uint64_t off, uint64_t len)
+{
+    struct reserved_window *w = window_of(f, index);
+    if (!w) {
+        w = &f->rw[f->next_rw++ % RESERVED_WINDOWS];
+        *w = (struct reserved_window){.index = index};
+    }
+    w->lo = off;
+    w->hi = off + len;
+    w->total += len;
+}
 
 /* What a CHUNK_WRITE call carried, kept while it runs as a CHUNK_RESERVE. */
 struct piece {
@@ -110,6 +163,16 @@ void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
         rpc_run(fs, calls, n);
         return;
     }
+    /* One piece inside what this descriptor holds: no reserve to ask for. */
+    if (n == 1 && held(f, pieces[0].index, pieces[0].offset, calls[0].data_len)) {
+        struct piece p1 = {calls[0].data, calls[0].data_len, calls[0].args, calls[0].args_len,
+                           0, 1};
+        if (write_here(fs, f, calls[0].server, &p1, &pieces[0])) {
+            calls[0].status = 0;
+            return;
+        }
+        memset(f->rw, 0, sizeof f->rw); /* the file changed under us: ask again */
+    }
     struct piece *p = calloc(n, sizeof *p);
     uint8_t *rargs = p ? malloc(n * CHUNK_ARGS_LEN) : NULL;
     if (!rargs) {
@@ -119,18 +182,35 @@ void local_write_run(benchfs_t *fs, struct bfs_file *f, struct rpc *calls,
         return;
     }
     /* 1. Reserve every piece (concurrently). */
+    uint64_t ahead = 0; /* n == 1, direct: the length reserved */
     for (size_t i = 0; i < n; i++) {
         struct rpc *c = &calls[i];
         p[i] = (struct piece){c->data, c->data_len, c->args, c->args_len, 1,
                               fs->local_writes && local_io_usable(fs, c->server)};
         c->op = BFS_OP_CHUNK_RESERVE;
         c->args = rargs + i * CHUNK_ARGS_LEN;
+        uint64_t rlen = n == 1 && p[i].direct
+                            ? ahead_len(f, window_of(f, pieces[i].index), pieces[i].offset,
+                                        c->data_len)
+                            : c->data_len;
         c->args_len = chunk_args(rargs + i * CHUNK_ARGS_LEN, BFS_OP_CHUNK_RESERVE, f,
-                                 &pieces[i], c->data_len);
+                                 &pieces[i], rlen);
         c->data = NULL;
         c->data_len = 0;
+        ahead = rlen;
     }
     rpc_run(fs, calls, n);
+    if (n == 1 && p[0].direct) {
+        if (calls[0].status == ENOSPC && ahead > p[0].len) { /* no room ahead: the write's own */
+            rpc_release(&calls[0]);
+            ahead = p[0].len;
+            calls[0].args_len = chunk_args(rargs, BFS_OP_CHUNK_RESERVE, f, &pieces[0], ahead);
+            calls[0].status = 0;
+            rpc_run(fs, calls, 1);
+        }
+        if (calls[0].status == 0)
+            remember(f, pieces[0].index, pieces[0].offset, ahead);
+    }
     int failed = 0;
     for (size_t i = 0; i < n && !failed; i++)
         failed = calls[i].status != 0 && calls[i].status != EOPNOTSUPP;

@@ -15,6 +15,9 @@
  *  7. Writes: the servers count CHUNK_RESERVEs and no CHUNK_WRITE, the bytes read back right
  *     through the servers, and a descriptor whose chunk files were unlinked under it (another
  *     client's truncate) writes into the new files, where others see the bytes.
+ *  8. Reserving ahead: 20 strided 1000-byte writes into one chunk cost 7 CHUNK_RESERVEs (each
+ *     window as large as what was reserved before, to the chunk's end), read back right;
+ *     a file of one 20000-byte write allocates exactly that (its chunk file's size).
  *
  * usage: test_local_io NSERVERS */
 #include <dirent.h>
@@ -22,7 +25,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -285,6 +290,41 @@ int main(int argc, char **argv)
     CHECK(zeros); /* the truncate removed the rest */
     CHECK_OK(benchfs_close(served, rfd));
     CHECK(counter(fs, "chunk_write.count") == 0);
+
+    /* 8. Reserving ahead. Inline files off: these small writes must reach chunk files. */
+    setenv("BENCHFS_INLINE_MAX", "0", 1);
+    benchfs_t *ra = client(&c);
+    unsetenv("BENCHFS_INLINE_MAX");
+    int afd = benchfs_open(ra, "/ahead", O_CREAT | O_RDWR, 0644);
+    CHECK(afd >= 0);
+    long res0 = counter(ra, "chunk_reserve.count");
+    for (int i = 0; i < 20; i++)
+        CHECK(benchfs_pwrite(ra, afd, want + i * 3000, 1000, (off_t)i * 3000) == 1000);
+    CHECK(counter(ra, "chunk_reserve.count") - res0 == 7); /* at 0, 3, 6, 9, 15, 24, 42 K */
+    CHECK_OK(benchfs_close(ra, afd));
+    afd = benchfs_open(served, "/ahead", O_RDONLY, 0);
+    CHECK(afd >= 0);
+    CHECK(benchfs_pread(served, afd, back, 57000 + 1000, 0) == 58000);
+    int strided_ok = 1;
+    for (int i = 0; i < 58000; i++)
+        strided_ok &= back[i] == (i % 3000 < 1000 ? want[i] : 0);
+    CHECK(strided_ok);
+    CHECK_OK(benchfs_close(served, afd));
+    afd = benchfs_open(ra, "/one", O_CREAT | O_WRONLY, 0644);
+    CHECK(afd >= 0 && benchfs_write(ra, afd, want, 20000) == 20000);
+    CHECK_OK(benchfs_close(ra, afd));
+    benchfs_stat_t one;
+    CHECK_OK(benchfs_stat(ra, "/one", &one));
+    char chunk0[700];
+    struct stat cst;
+    int found = 0;
+    for (int s = 0; s < nservers && !found; s++) {
+        snprintf(chunk0, sizeof chunk0, "%s/chunks/%02x/%016llx/0", c.data[s],
+                 (unsigned)(one.ino & 0xff), (unsigned long long)one.ino);
+        found = stat(chunk0, &cst) == 0;
+    }
+    CHECK(found && cst.st_size == 20000); /* nothing reserved past the one write */
+    CHECK_OK(benchfs_term(ra));
     CHECK_OK(benchfs_term(served));
 
     CHECK_OK(benchfs_term(other));
