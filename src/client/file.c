@@ -604,12 +604,9 @@ BFS_API int benchfs_syncfs(benchfs_t *fs)
         if (e && e != -ENOENT && !err)
             err = e;
     }
-    struct rpc *calls = calloc(fs->nservers, sizeof *calls);
+    struct rpc *calls = rpc_run_all(fs, BFS_OP_SYNCFS);
     if (!calls)
         LEAVE(fs, bfs_fail(ENOMEM, "syncfs"));
-    for (uint32_t s = 0; s < fs->nservers; s++)
-        calls[s] = (struct rpc){.server = s, .op = BFS_OP_SYNCFS};
-    rpc_run(fs, calls, fs->nservers);
     uint32_t failed = 0;
     for (uint32_t s = 0; s < fs->nservers; s++) {
         if (calls[s].status) {

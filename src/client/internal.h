@@ -174,6 +174,9 @@ struct rpc *rpc_table_take(benchfs_t *fs, uint64_t reqid);
 /* Run n calls concurrently (at most RPC_WINDOW in flight); returns when all are done.
  * Each call's status is in calls[i].status. */
 void rpc_run(benchfs_t *fs, struct rpc *calls, size_t n);
+/* A call without arguments to every server, run concurrently: nservers calls (the caller
+ * releases and frees them), or NULL (out of memory). */
+struct rpc *rpc_run_all(benchfs_t *fs, uint16_t op);
 /* Fire and forget (a hint, which the server does not answer): sent if the server is
  * connected. */
 void rpc_hint(benchfs_t *fs, uint32_t server, uint16_t op, const void *args, size_t args_len);

@@ -477,12 +477,9 @@ BFS_API int benchfs_statfs(benchfs_t *fs, benchfs_statfs_t *st)
     if (!st)
         return bfs_fail(EINVAL, "statfs buffer is NULL");
     ENTER(fs);
-    struct rpc *calls = calloc(fs->nservers, sizeof *calls);
+    struct rpc *calls = rpc_run_all(fs, BFS_OP_STATFS);
     if (!calls)
         LEAVE(fs, bfs_fail(ENOMEM, "statfs"));
-    for (uint32_t s = 0; s < fs->nservers; s++)
-        calls[s] = (struct rpc){.server = s, .op = BFS_OP_STATFS};
-    rpc_run(fs, calls, fs->nservers);
     memset(st, 0, sizeof *st);
     st->nservers = fs->nservers;
     int err = 0;

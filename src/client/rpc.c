@@ -679,6 +679,17 @@ int rpc_call(benchfs_t *fs, struct rpc *call)
     return -call->status;
 }
 
+struct rpc *rpc_run_all(benchfs_t *fs, uint16_t op)
+{
+    struct rpc *calls = calloc(fs->nservers, sizeof *calls);
+    if (!calls)
+        return NULL;
+    for (uint32_t s = 0; s < fs->nservers; s++)
+        calls[s] = (struct rpc){.server = s, .op = op};
+    rpc_run(fs, calls, fs->nservers);
+    return calls;
+}
+
 void rpc_release(struct rpc *call)
 {
     if (call->rdata_owned)
