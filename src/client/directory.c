@@ -183,7 +183,6 @@ static int check_listable(benchfs_t *fs, const char *path, char *p)
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         return bfs_fail(ENOMEM, "opendir");
-    r->hops = 0;
     int err = ns_resolve(fs, path, 1, r);
     struct bfs_inode ino = r->ino;
     if (!err)

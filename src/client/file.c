@@ -60,7 +60,6 @@ static int open_inode(benchfs_t *fs, const char *in, int flags, mode_t mode,
         struct ns_res *r = malloc(sizeof *r);
         if (!r)
             return bfs_fail(ENOMEM, "open");
-        r->hops = 0;
         /* with an inline file's data: small_open takes it */
         err = ns_resolve_open(fs, in, !(flags & O_NOFOLLOW), r);
         if (!err) {

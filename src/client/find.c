@@ -166,7 +166,7 @@ BFS_API int benchfs_find(benchfs_t *fs, const char *dir, const benchfs_find_spec
     } else if (ns_normalize(dir, p) == 0 && spec_to_filter(spec, f) == 0) {
         /* links on the way are followed, the starting point itself is not (find -P) */
         struct ns_res *r = malloc(sizeof *r);
-        int err = r ? (r->hops = 0, ns_resolve(fs, p, 0, r)) : -ENOMEM;
+        int err = r ? ns_resolve(fs, p, 0, r) : -ENOMEM;
         if (err)
             bfs_fail(-err, "find %s", p);
         else

@@ -285,7 +285,7 @@ struct ns_res {
     struct bfs_inode ino;                /* valid when 0 is returned */
     char target[BFS_SYMLINK_MAX + 1];    /* ino is a link (not followed): its target */
     int missing; /* -ENOENT only: the last name is absent, its parent an existing directory */
-    int hops;    /* links followed so far: the caller sets 0 before the first resolution */
+    int hops;    /* links followed so far (set by the resolution itself) */
 };
 /* Resolve a user path (absolute, "."/".."/"//" allowed), following links in every component
  * and, if follow, in the last. 0, or -errno (ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG,

@@ -211,7 +211,6 @@ int ns_stat_path(benchfs_t *fs, const char *path, int follow, benchfs_stat_t *st
         return bfs_fail(EINVAL, "stat buffer is NULL");
     ENTER(fs);
     struct ns_res r;
-    r.hops = 0;
     int err = ns_resolve(fs, path, follow, &r);
     if (err)
         LEAVE(fs, ns_fail_path(err, follow ? "stat" : "lstat", path));
@@ -356,7 +355,6 @@ BFS_API int benchfs_truncate(benchfs_t *fs, const char *path, off_t length)
     if (length < 0)
         LEAVE(fs, bfs_fail(EINVAL, "truncate %.200s to a negative length", path ? path : ""));
     struct ns_res r;
-    r.hops = 0;
     int err = ns_resolve(fs, path, 1, &r);
     if (err)
         LEAVE(fs, ns_fail_path(err, "truncate", path));
@@ -378,7 +376,6 @@ BFS_API int benchfs_access(benchfs_t *fs, const char *path, int mode)
     if (mode & ~(R_OK | W_OK | X_OK))
         LEAVE(fs, bfs_fail(EINVAL, "access %.200s: bad mode %#x", path ? path : "", mode));
     struct ns_res r;
-    r.hops = 0;
     int err = ns_resolve(fs, path, 1, &r);
     if (err)
         LEAVE(fs, ns_fail_path(err, "access", path));
@@ -410,7 +407,6 @@ BFS_API int benchfs_chmod(benchfs_t *fs, const char *path, mode_t mode)
 {
     ENTER(fs);
     struct ns_res r;
-    r.hops = 0;
     int err = ns_resolve(fs, path, 1, &r);
     if (err)
         LEAVE(fs, ns_fail_path(err, "chmod", path));
@@ -432,7 +428,6 @@ static int chown_at(benchfs_t *fs, const char *path, uid_t uid, gid_t gid, int f
 {
     ENTER(fs);
     struct ns_res r;
-    r.hops = 0;
     int err = ns_resolve(fs, path, follow, &r);
     if (err)
         LEAVE(fs, ns_fail_path(err, "chown", path));

@@ -196,6 +196,7 @@ static int walk_prefixes(benchfs_t *fs, const char *cand, const size_t *ends, si
 /* with_data: the entry's own lookup is LOOKUP_DATA (open: small_file.c keeps the data). */
 static int resolve(benchfs_t *fs, const char *in, int follow, int with_data, struct ns_res *res)
 {
+    res->hops = 0;
     res->missing = 0;
     res->target[0] = '\0';
     if (!in || !*in || in[0] != '/')
@@ -407,7 +408,6 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
         struct ns_res *r = malloc(sizeof *r);
         if (!r)
             return -ENOMEM;
-        r->hops = 0;
         err = ns_resolve(fs, in, 1, r);
         if (!err)
             strcpy(out, r->path);
@@ -433,7 +433,6 @@ int ns_resolve_parent(benchfs_t *fs, const char *in, char *out, struct bfs_inode
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         return -ENOMEM;
-    r->hops = 0;
     err = ns_resolve(fs, buf, 1, r);
     if (!err && !S_ISDIR(r->ino.mode))
         err = -ENOTDIR;

@@ -46,7 +46,6 @@ BFS_API ssize_t benchfs_readlink(benchfs_t *fs, const char *path, char *buf, siz
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         LEAVE(fs, bfs_fail(ENOMEM, "readlink"));
-    r->hops = 0;
     int err = ns_resolve(fs, path, 0, r);
     ssize_t n = -1;
     if (err) {

@@ -73,7 +73,6 @@ BFS_API int benchfs_utimens(benchfs_t *fs, const char *path, const struct timesp
     struct ns_res *r = malloc(sizeof *r);
     if (!r)
         LEAVE(fs, bfs_fail(ENOMEM, "utimens"));
-    r->hops = 0;
     int err = ns_resolve(fs, path, !(flags & BENCHFS_AT_SYMLINK_NOFOLLOW), r);
     int rc = err ? ns_fail_path(err, "utimens", path) : set_times(fs, r->path, &r->ino, times,
                                                                     "utimens");
